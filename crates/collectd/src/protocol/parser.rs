@@ -1,0 +1,693 @@
+//! The datagram parser: bytes into value lists and notifications, as collectd 5.12's receiver reads them.
+//!
+//! The rules are those of collectd's `parse_packet` (`src/network.c`):
+//! - parts are read while more than 4 bytes remain; a part shorter than 4 bytes or longer
+//!   than what remains ends the datagram ("truncated");
+//! - host, plugin, instances, type, time, interval and severity persist from part to part
+//!   within one datagram, never across datagrams; a signed or encrypted payload starts
+//!   from an empty state;
+//! - unknown part types are skipped;
+//! - a value list is dropped when its time is zero or its host, plugin or type is empty;
+//! - the first malformed part ends the datagram (or the signed/encrypted payload it is
+//!   in), and what was read before it is kept;
+//! - security follows collectd's accept/skip table for the `None`, `Sign` and `Encrypt` levels.
+//!
+//! Two deliberate differences, both about input no collectd sends: a number part shorter
+//! than 12 bytes is an error (collectd would read past the part), and signed or encrypted
+//! parts nest at most [`MAX_NESTING`] deep (collectd recurses without limit).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use super::part;
+use super::record::{Notification, Severity, ValueList};
+use super::security::{self, ReceiveSecurity, SecurityLevel, ENCRYPTION_OVERHEAD, SIGNATURE_OVERHEAD};
+use super::time::CdTime;
+use super::value::{DsType, Values};
+
+/// Payload bytes (NUL included) a name may have: collectd's `DATA_MAX_NAME_LEN`.
+const NAME_BUFFER: usize = 128;
+/// Payload bytes (NUL included) a message may have: collectd's `NOTIF_MAX_MSG_LEN`.
+const MESSAGE_BUFFER: usize = 256;
+/// How deep signed and encrypted parts may nest inside each other.
+pub const MAX_NESTING: usize = 8;
+
+/// How a record reached the receiver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Protection {
+    /// In plain parts (or after a signature that could not be verified).
+    Plain,
+    /// Inside a verified signature.
+    Signed,
+    /// Inside an encrypted part whose checksum matched.
+    Encrypted,
+}
+
+/// A value list or a notification.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Record<'a> {
+    /// A value list.
+    Values(ValueList<'a>),
+    /// A notification.
+    Notification(Notification<'a>),
+}
+
+/// A record as received, with how it was protected and who sent it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Received<'a> {
+    /// The value list or notification.
+    pub record: Record<'a>,
+    /// Plain, signed or encrypted.
+    pub protection: Protection,
+    /// The username of the signature or encryption, if any.
+    pub username: Option<Cow<'a, str>>,
+}
+
+impl Received<'_> {
+    /// A copy that borrows nothing.
+    pub fn into_owned(self) -> Received<'static> {
+        Received {
+            record: match self.record {
+                Record::Values(vl) => Record::Values(vl.into_owned()),
+                Record::Notification(n) => Record::Notification(n.into_owned()),
+            },
+            protection: self.protection,
+            username: self.username.map(|u| Cow::Owned(u.into_owned())),
+        }
+    }
+}
+
+/// What went wrong in a datagram, and where: the byte offset from the datagram's start
+/// (inside an encrypted part, the offset the plaintext byte has in the datagram).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// Offset of the part (or byte) at fault.
+    pub offset: usize,
+    /// What is wrong with it.
+    pub kind: ParseErrorKind,
+}
+
+/// The ways a datagram can be malformed or refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    /// A part's length is larger than what is left of the datagram (a truncated datagram).
+    PartExceedsDatagram {
+        /// The part's declared length.
+        length: usize,
+        /// Bytes left.
+        remaining: usize,
+    },
+    /// A part's length is below the 4-byte header.
+    PartTooShort {
+        /// The part's declared length.
+        length: usize,
+    },
+    /// 1 to 4 bytes are left after the last part: too few for a part header.
+    TrailingBytes {
+        /// How many.
+        count: usize,
+    },
+    /// A part's length is wrong for its type (a number is 12 bytes, a string at least 5).
+    BadLength {
+        /// The part type.
+        part_type: u16,
+        /// The part's declared length.
+        length: usize,
+    },
+    /// A string part does not end with a NUL byte.
+    StringWithoutNul {
+        /// The part type.
+        part_type: u16,
+    },
+    /// A string is longer than collectd accepts (127 bytes; 255 for a message).
+    StringTooLong {
+        /// The part type.
+        part_type: u16,
+        /// Its payload length, NUL included.
+        length: usize,
+    },
+    /// A VALUES part's length does not match its number of values (`6 + 9n`).
+    ValuesLengthMismatch {
+        /// The part's declared length.
+        length: usize,
+        /// The number of values it declares.
+        count: usize,
+    },
+    /// A VALUES part needs more bytes than the datagram has left.
+    ValuesTruncated {
+        /// Bytes the values need.
+        needed: usize,
+        /// Bytes left.
+        remaining: usize,
+    },
+    /// A data-source type code other than 0–3.
+    UnknownDsType {
+        /// The code.
+        code: u8,
+    },
+    /// A signature or encryption part too short for its fixed fields, or with a bad
+    /// username length.
+    BadSecurityPart {
+        /// The part type.
+        part_type: u16,
+        /// The part's declared length.
+        length: usize,
+    },
+    /// A signed or encrypted part from a user the receiver does not know (or, for an
+    /// encrypted part, a receiver without users: collectd cannot decrypt it).
+    UnknownUser {
+        /// The username.
+        username: String,
+    },
+    /// A signature that does not match: the rest of the datagram is dropped.
+    SignatureMismatch {
+        /// The username.
+        username: String,
+    },
+    /// An encrypted part whose SHA-1 does not match after decryption (wrong password or
+    /// tampered bytes).
+    ChecksumMismatch {
+        /// The username.
+        username: String,
+    },
+    /// Signed and encrypted parts nested more than [`MAX_NESTING`] deep.
+    NestingTooDeep,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "at byte {}: ", self.offset)?;
+        match &self.kind {
+            ParseErrorKind::PartExceedsDatagram { length, remaining } => write!(
+                f,
+                "truncated datagram: a part of {length} bytes but only {remaining} left (is the sender's packet size above the receiver's MaxPacketSize?)"
+            ),
+            ParseErrorKind::PartTooShort { length } => write!(f, "part length {length} is shorter than its 4-byte header"),
+            ParseErrorKind::TrailingBytes { count } => write!(f, "{count} trailing bytes after the last part"),
+            ParseErrorKind::BadLength { part_type, length } => {
+                write!(f, "part type 0x{part_type:04x} cannot be {length} bytes long")
+            }
+            ParseErrorKind::StringWithoutNul { part_type } => {
+                write!(f, "string part 0x{part_type:04x} does not end with a NUL byte")
+            }
+            ParseErrorKind::StringTooLong { part_type, length } => {
+                write!(f, "string part 0x{part_type:04x} holds {length} bytes with its NUL; collectd accepts at most 128 (256 for a message)")
+            }
+            ParseErrorKind::ValuesLengthMismatch { length, count } => {
+                write!(f, "VALUES part of {length} bytes declares {count} values (needs {})", 6 + 9 * count)
+            }
+            ParseErrorKind::ValuesTruncated { needed, remaining } => {
+                write!(f, "VALUES part needs {needed} bytes but only {remaining} are left")
+            }
+            ParseErrorKind::UnknownDsType { code } => write!(f, "unknown data-source type {code}"),
+            ParseErrorKind::BadSecurityPart { part_type, length } => {
+                write!(f, "security part 0x{part_type:04x} of {length} bytes is malformed")
+            }
+            ParseErrorKind::UnknownUser { username } => write!(f, "unknown user {username:?}"),
+            ParseErrorKind::SignatureMismatch { username } => {
+                write!(f, "HMAC-SHA-256 signature mismatch for user {username:?}; the rest of the datagram is dropped")
+            }
+            ParseErrorKind::ChecksumMismatch { username } => {
+                write!(f, "checksum mismatch after decryption for user {username:?} (wrong password or altered bytes)")
+            }
+            ParseErrorKind::NestingTooDeep => write!(f, "signed/encrypted parts nested over {MAX_NESTING} deep"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Something collectd's receiver logs without it being an error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// Offset of the part concerned.
+    pub offset: usize,
+    /// What happened.
+    pub kind: NoticeKind,
+}
+
+/// The things a receiver skips or accepts with a remark.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// Parts were skipped because the level requires signing or encryption (reported
+    /// once per datagram or payload, at the first skipped part).
+    UnprotectedPartsIgnored {
+        /// The receiver's level.
+        level: SecurityLevel,
+    },
+    /// A signed datagram was accepted without verification: the receiver has no users.
+    UnverifiedSignature,
+    /// A value list was dropped, as collectd drops it.
+    ValueListDropped {
+        /// Why.
+        reason: DropReason,
+    },
+    /// A notification was ignored, as collectd ignores it.
+    NotificationIgnored {
+        /// Why.
+        reason: DropReason,
+    },
+    /// A part of a type collectd does not know was skipped.
+    UnknownPart {
+        /// The part type.
+        part_type: u16,
+    },
+}
+
+/// Why a value list or notification was not dispatched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    /// No time part before it, or a zero time.
+    NoTime,
+    /// No host, or an empty one.
+    NoHost,
+    /// No plugin, or an empty one.
+    NoPlugin,
+    /// No type, or an empty one.
+    NoType,
+    /// A severity other than 1, 2 or 4.
+    UnknownSeverity(u64),
+    /// An empty message.
+    EmptyMessage,
+}
+
+impl fmt::Display for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "at byte {}: ", self.offset)?;
+        match &self.kind {
+            NoticeKind::UnprotectedPartsIgnored { level } => {
+                write!(f, "parts without the protection security level {level:?} requires were ignored")
+            }
+            NoticeKind::UnverifiedSignature => {
+                f.write_str("signed datagram accepted without verification: no users are configured")
+            }
+            NoticeKind::ValueListDropped { reason } => write!(f, "value list dropped: {reason:?}"),
+            NoticeKind::NotificationIgnored { reason } => write!(f, "notification ignored: {reason:?}"),
+            NoticeKind::UnknownPart { part_type } => write!(f, "unknown part type 0x{part_type:04x} skipped"),
+        }
+    }
+}
+
+/// Everything read from one datagram.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Datagram<'a> {
+    /// The records collectd would dispatch, in order.
+    pub records: Vec<Received<'a>>,
+    /// Errors; each ended the datagram or the signed/encrypted payload it occurred in.
+    pub errors: Vec<ParseError>,
+    /// Things skipped or accepted with a remark.
+    pub notices: Vec<Notice>,
+}
+
+impl<'a> Datagram<'a> {
+    /// The value lists, in order.
+    pub fn value_lists(&self) -> impl Iterator<Item = &ValueList<'a>> {
+        self.records.iter().filter_map(|r| match &r.record {
+            Record::Values(vl) => Some(vl),
+            Record::Notification(_) => None,
+        })
+    }
+
+    /// The notifications, in order.
+    pub fn notifications(&self) -> impl Iterator<Item = &Notification<'a>> {
+        self.records.iter().filter_map(|r| match &r.record {
+            Record::Notification(n) => Some(n),
+            Record::Values(_) => None,
+        })
+    }
+}
+
+/// Parses a datagram as a collectd receiver with the given security settings would.
+///
+/// Never panics. Strings and values borrow from `datagram` (records from encrypted
+/// parts are copied out of the decrypted buffer).
+///
+/// ```
+/// use collectd::protocol::{parse, ReceiveSecurity, Value};
+///
+/// // protocol.md vector A (go-collectd's packet1.bin).
+/// let bytes = [
+///     0x00, 0x00, 0x00, 0x10, b'e', b'x', b'a', b'm', b'p', b'l', b'e', b'.', b'c', b'o', b'm', 0,
+///     0x00, 0x02, 0x00, 0x0b, b'g', b'o', b'l', b'a', b'n', b'g', 0,
+///     0x00, 0x04, 0x00, 0x0a, b'g', b'a', b'u', b'g', b'e', 0,
+///     0x00, 0x08, 0x00, 0x0c, 0x15, 0x6d, 0xb1, 0xcf, 0xaf, 0x08, 0xba, 0x7a,
+///     0x00, 0x09, 0x00, 0x0c, 0, 0, 0, 0, 0x40, 0, 0, 0,
+///     0x00, 0x06, 0x00, 0x0f, 0x00, 0x01, 0x01, 0, 0, 0, 0, 0, 0, 0x24, 0x40,
+/// ];
+/// let datagram = parse(&bytes, &ReceiveSecurity::none());
+/// assert!(datagram.errors.is_empty());
+/// let vl = datagram.value_lists().next().unwrap();
+/// assert_eq!(vl.identifier().to_string(), "example.com/golang/gauge");
+/// assert_eq!(vl.values.get(0), Some(Value::Gauge(10.0)));
+/// ```
+pub fn parse<'a>(datagram: &'a [u8], security: &ReceiveSecurity<'_>) -> Datagram<'a> {
+    let mut result = Datagram::default();
+    let mut sink = Sink { security, errors: &mut result.errors, notices: &mut result.notices };
+    let records = &mut result.records;
+    sink.parse_payload(datagram, 0, Protection::Plain, false, None, 0, &mut |r| records.push(r));
+    result
+}
+
+/// The receiver's state between parts: collectd's `vl` and `n`.
+#[derive(Default)]
+struct PartState<'b> {
+    host: &'b [u8],
+    plugin: &'b [u8],
+    plugin_instance: &'b [u8],
+    type_: &'b [u8],
+    type_instance: &'b [u8],
+    time: u64,
+    interval: u64,
+    severity: u64,
+}
+
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
+}
+
+/// The bytes before the first NUL: what C code sees of a string.
+fn c_string(bytes: &[u8]) -> &[u8] {
+    bytes.split(|&b| b == 0).next().unwrap_or(bytes)
+}
+
+fn be16(bytes: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([bytes[at], bytes[at + 1]])
+}
+
+fn be64(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_be_bytes(word)
+}
+
+struct Sink<'s, 'u> {
+    security: &'s ReceiveSecurity<'u>,
+    errors: &'s mut Vec<ParseError>,
+    notices: &'s mut Vec<Notice>,
+}
+
+impl Sink<'_, '_> {
+    fn error(&mut self, offset: usize, kind: ParseErrorKind) {
+        self.errors.push(ParseError { offset, kind });
+    }
+
+    fn notice(&mut self, offset: usize, kind: NoticeKind) {
+        self.notices.push(Notice { offset, kind });
+    }
+
+    /// One call of collectd's `parse_packet`, over `bytes` whose first byte is at
+    /// `base` in the datagram.
+    #[allow(clippy::too_many_arguments)]
+    fn parse_payload<'b>(
+        &mut self,
+        bytes: &'b [u8],
+        base: usize,
+        protection: Protection,
+        signed: bool,
+        username: Option<&'b [u8]>,
+        depth: usize,
+        out: &mut dyn FnMut(Received<'b>),
+    ) {
+        let encrypted = protection == Protection::Encrypted;
+        let level = self.security.level();
+        let mut state = PartState::default();
+        let mut pos = 0usize;
+        // `end - pos` is collectd's `buffer_size`; it shrinks by a part's declared length
+        // while `pos` moves by what was read, which differ only for odd number parts.
+        let mut end = bytes.len();
+        let mut ignored_reported = false;
+
+        while end - pos > 4 {
+            let remaining = end - pos;
+            let offset = base + pos;
+            let part_type = be16(bytes, pos);
+            let length = be16(bytes, pos + 2) as usize;
+            if length > remaining {
+                self.error(offset, ParseErrorKind::PartExceedsDatagram { length, remaining });
+                return;
+            }
+            if length < 4 {
+                self.error(offset, ParseErrorKind::PartTooShort { length });
+                return;
+            }
+
+            if part_type == part::ENCRYPTION {
+                if depth >= MAX_NESTING {
+                    self.error(offset, ParseErrorKind::NestingTooDeep);
+                    return;
+                }
+                match self.open_encrypted(&bytes[pos..end], offset, length) {
+                    Ok((user, plaintext_offset, plaintext)) => {
+                        let user = c_string(user);
+                        let mut owned = |r: Received<'_>| out(r.into_owned());
+                        self.parse_payload(
+                            &plaintext,
+                            offset + plaintext_offset,
+                            Protection::Encrypted,
+                            signed,
+                            Some(user),
+                            depth + 1,
+                            &mut owned,
+                        );
+                        pos += length;
+                        continue;
+                    }
+                    Err(kind) => {
+                        self.error(offset, kind);
+                        return;
+                    }
+                }
+            }
+
+            let unprotected_for_level = match level {
+                SecurityLevel::Encrypt => !encrypted,
+                SecurityLevel::Sign => !encrypted && !signed && part_type != part::SIGNATURE,
+                SecurityLevel::None => false,
+            };
+            if unprotected_for_level {
+                if !ignored_reported {
+                    self.notice(offset, NoticeKind::UnprotectedPartsIgnored { level });
+                    ignored_reported = true;
+                }
+                pos += length;
+                continue;
+            }
+
+            match part_type {
+                part::SIGNATURE => {
+                    if remaining <= SIGNATURE_OVERHEAD || length <= SIGNATURE_OVERHEAD {
+                        self.error(offset, ParseErrorKind::BadSecurityPart { part_type, length });
+                        return;
+                    }
+                    let Some(users) = self.security.users() else {
+                        self.notice(offset, NoticeKind::UnverifiedSignature);
+                        pos += length;
+                        continue;
+                    };
+                    if depth >= MAX_NESTING {
+                        self.error(offset, ParseErrorKind::NestingTooDeep);
+                        return;
+                    }
+                    let mac = &bytes[pos + 4..pos + SIGNATURE_OVERHEAD];
+                    let user_raw = &bytes[pos + SIGNATURE_OVERHEAD..pos + length];
+                    let user = c_string(user_raw);
+                    let Some(password) = users.password(user) else {
+                        self.error(offset, ParseErrorKind::UnknownUser { username: text(user).into_owned() });
+                        return;
+                    };
+                    let covered = &bytes[pos + SIGNATURE_OVERHEAD..end];
+                    if !security::verify_signature(password, covered, mac) {
+                        self.error(offset, ParseErrorKind::SignatureMismatch { username: text(user).into_owned() });
+                        return;
+                    }
+                    self.parse_payload(
+                        &bytes[pos + length..end],
+                        offset + length,
+                        if encrypted { Protection::Encrypted } else { Protection::Signed },
+                        true,
+                        Some(user),
+                        depth + 1,
+                        out,
+                    );
+                    return;
+                }
+                part::VALUES => {
+                    if remaining < 15 {
+                        self.error(offset, ParseErrorKind::ValuesTruncated { needed: 15, remaining });
+                        return;
+                    }
+                    let count = be16(bytes, pos + 4) as usize;
+                    let needed = 6 + 9 * count;
+                    if remaining < needed {
+                        self.error(offset, ParseErrorKind::ValuesTruncated { needed, remaining });
+                        return;
+                    }
+                    if length != needed {
+                        self.error(offset, ParseErrorKind::ValuesLengthMismatch { length, count });
+                        return;
+                    }
+                    let codes = &bytes[pos + 6..pos + 6 + count];
+                    if let Some(i) = codes.iter().position(|&c| DsType::from_code(c).is_none()) {
+                        self.error(offset + 6 + i, ParseErrorKind::UnknownDsType { code: codes[i] });
+                        return;
+                    }
+                    let data = &bytes[pos + 6 + count..pos + needed];
+                    let reason = if state.time == 0 {
+                        Some(DropReason::NoTime)
+                    } else if state.host.is_empty() {
+                        Some(DropReason::NoHost)
+                    } else if state.plugin.is_empty() {
+                        Some(DropReason::NoPlugin)
+                    } else if state.type_.is_empty() {
+                        Some(DropReason::NoType)
+                    } else {
+                        None
+                    };
+                    match reason {
+                        Some(reason) => self.notice(offset, NoticeKind::ValueListDropped { reason }),
+                        None => out(Received {
+                            record: Record::Values(ValueList {
+                                host: text(state.host),
+                                plugin: text(state.plugin),
+                                plugin_instance: text(state.plugin_instance),
+                                type_: text(state.type_),
+                                type_instance: text(state.type_instance),
+                                time: CdTime::from_raw(state.time),
+                                interval: CdTime::from_raw(state.interval),
+                                values: Values::from_wire_checked(codes, data),
+                            }),
+                            protection,
+                            username: username.map(text),
+                        }),
+                    }
+                    pos += length;
+                }
+                part::TIME | part::TIME_HR | part::INTERVAL | part::INTERVAL_HR | part::SEVERITY => {
+                    if remaining < 12 || length < 12 {
+                        self.error(offset, ParseErrorKind::BadLength { part_type, length });
+                        return;
+                    }
+                    let number = be64(bytes, pos + 4);
+                    match part_type {
+                        // `<< 30` drops the high bits, as collectd's shift does.
+                        part::TIME => state.time = number << 30,
+                        part::TIME_HR => state.time = number,
+                        part::INTERVAL => state.interval = number << 30,
+                        part::INTERVAL_HR => state.interval = number,
+                        // collectd stores the severity in an `int`: the low 32 bits.
+                        _ => state.severity = number & 0xffff_ffff,
+                    }
+                    pos += 12;
+                    end -= length - 12;
+                }
+                part::HOST | part::PLUGIN | part::PLUGIN_INSTANCE | part::TYPE | part::TYPE_INSTANCE | part::MESSAGE => {
+                    if length <= 4 {
+                        self.error(offset, ParseErrorKind::BadLength { part_type, length });
+                        return;
+                    }
+                    let payload = &bytes[pos + 4..pos + length];
+                    let limit = if part_type == part::MESSAGE { MESSAGE_BUFFER } else { NAME_BUFFER };
+                    if payload.len() > limit {
+                        self.error(offset, ParseErrorKind::StringTooLong { part_type, length: payload.len() });
+                        return;
+                    }
+                    if payload[payload.len() - 1] != 0 {
+                        self.error(offset, ParseErrorKind::StringWithoutNul { part_type });
+                        return;
+                    }
+                    let value = c_string(payload);
+                    match part_type {
+                        part::HOST => state.host = value,
+                        part::PLUGIN => state.plugin = value,
+                        part::PLUGIN_INSTANCE => state.plugin_instance = value,
+                        part::TYPE => state.type_ = value,
+                        part::TYPE_INSTANCE => state.type_instance = value,
+                        _ => self.dispatch_notification(&state, value, offset, protection, username, out),
+                    }
+                    pos += length;
+                }
+                _ => {
+                    self.notice(offset, NoticeKind::UnknownPart { part_type });
+                    pos += length;
+                }
+            }
+        }
+        if end > pos {
+            self.error(base + pos, ParseErrorKind::TrailingBytes { count: end - pos });
+        }
+    }
+
+    fn dispatch_notification<'b>(
+        &mut self,
+        state: &PartState<'b>,
+        message: &'b [u8],
+        offset: usize,
+        protection: Protection,
+        username: Option<&'b [u8]>,
+        out: &mut dyn FnMut(Received<'b>),
+    ) {
+        let severity = Severity::from_code(state.severity);
+        let reason = if severity.is_none() {
+            Some(DropReason::UnknownSeverity(state.severity))
+        } else if state.time == 0 {
+            Some(DropReason::NoTime)
+        } else if message.is_empty() {
+            Some(DropReason::EmptyMessage)
+        } else {
+            None
+        };
+        match (reason, severity) {
+            (None, Some(severity)) => out(Received {
+                record: Record::Notification(Notification {
+                    severity,
+                    time: CdTime::from_raw(state.time),
+                    host: text(state.host),
+                    plugin: text(state.plugin),
+                    plugin_instance: text(state.plugin_instance),
+                    type_: text(state.type_),
+                    type_instance: text(state.type_instance),
+                    message: text(message),
+                }),
+                protection,
+                username: username.map(text),
+            }),
+            (reason, _) => self.notice(
+                offset,
+                NoticeKind::NotificationIgnored { reason: reason.unwrap_or(DropReason::EmptyMessage) },
+            ),
+        }
+    }
+
+    /// Checks and decrypts an encryption part at the start of `rest`: returns the raw
+    /// username, the plaintext payload's offset within the part, and the payload.
+    fn open_encrypted<'r>(
+        &self,
+        rest: &'r [u8],
+        _offset: usize,
+        length: usize,
+    ) -> Result<(&'r [u8], usize, Vec<u8>), ParseErrorKind> {
+        let bad = ParseErrorKind::BadSecurityPart { part_type: part::ENCRYPTION, length };
+        if rest.len() <= ENCRYPTION_OVERHEAD || length <= ENCRYPTION_OVERHEAD {
+            return Err(bad);
+        }
+        let user_len = be16(rest, 4) as usize;
+        if user_len == 0 || user_len > length - (ENCRYPTION_OVERHEAD + 1) {
+            return Err(bad);
+        }
+        let user_raw = &rest[6..6 + user_len];
+        let user = c_string(user_raw);
+        let password = self
+            .security
+            .users()
+            .and_then(|users| users.password(user))
+            .ok_or_else(|| ParseErrorKind::UnknownUser { username: text(user).into_owned() })?;
+        let mut iv = [0u8; 16];
+        iv.copy_from_slice(&rest[6 + user_len..22 + user_len]);
+        let mut secret = rest[22 + user_len..length].to_vec();
+        if !security::decrypt_in_place(password, &iv, &mut secret) {
+            return Err(ParseErrorKind::ChecksumMismatch { username: text(user).into_owned() });
+        }
+        secret.drain(..20);
+        Ok((user_raw, ENCRYPTION_OVERHEAD + user_len, secret))
+    }
+}
