@@ -1,5 +1,76 @@
 //! Send application statistics to collectd servers over collectd's binary network protocol.
+//!
+//! ```no_run
+//! let conn = collectd::Connection::new();
+//! collectd::start_threads().unwrap();
+//! conn.counter("coin_stats").record(&["heads"], &[("flips", 1.0)]);
+//! collectd::record!(conn, some_category; some_counter = 1, another_stat = 0.5);
+//! collectd::shutdown();
+//! ```
+//!
+//! Every interval (10 s by default) the sums recorded on each connection are sent, as
+//! gauges, and reset. A collectd server with the rrdtool plugin stores them as
+//! `HOST/any[-INST]/gauge-CATEGORY[-SPECIFIC]-STAT.rrd`:
+//! `record(&["heads"], &[("flips", 1.0)])` on category `coin_stats` adds 1 to
+//! `gauge-coin_stats-flips.rrd` (the base count) and to `gauge-coin_stats-heads-flips.rrd`.
+//!
+//! Recording never fails and never blocks on I/O; problems are logged through the `log`
+//! crate under the target `collectd`. The [`protocol`] module is collectd's wire format,
+//! usable on its own.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod client;
 pub mod protocol;
+
+pub use client::{
+    Connection, ConnectionBuilder, Counter, DEFAULT_INTERVAL, DEFAULT_PORT, SenderStats, Stat, flush, sanitize,
+    shutdown, start_threads,
+};
+pub use protocol::Credentials;
+
+/// What can go wrong when starting the background threads.
+#[derive(Debug)]
+pub enum Error {
+    /// [`start_threads`] was called while the threads run.
+    AlreadyStarted,
+    /// The operating system refused to start a thread.
+    Spawn(std::io::Error),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::AlreadyStarted => f.write_str("the collectd background threads are already running"),
+            Error::Spawn(e) => write!(f, "cannot start a collectd background thread: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Spawn(e) => Some(e),
+            Error::AlreadyStarted => None,
+        }
+    }
+}
+
+/// Records stats with keyword-like syntax, close to the original's
+/// `conn.category.record(*specifics, **stats)`; integers are accepted.
+///
+/// ```
+/// let conn = collectd::Connection::builder().collectd_port(25991).build();
+/// collectd::record!(conn, coin_stats, "heads"; flips = 1);
+/// collectd::record!(conn, consumer, "prime"; count = 1, time = 0.25);
+/// collectd::record!(conn, producer; too_small = 1);
+/// ```
+#[macro_export]
+macro_rules! record {
+    ($conn:expr, $category:ident $(, $specific:expr)* ; $($stat:ident = $value:expr),+ $(,)?) => {
+        $conn.counter(stringify!($category)).record(
+            &[$($specific),*],
+            &[$((stringify!($stat), ($value) as f64)),+],
+        )
+    };
+}

@@ -1,8 +1,8 @@
 //! The test vectors of protocol.md §6: decoding, encoding, signing and encryption.
 
 use collectd::protocol::{
-    encrypt, encrypt_with_iv, parse, sign, AuthFile, CdTime, Credentials, DsType, NoticeKind, PacketWriter,
-    ParseErrorKind, Protection, ReceiveSecurity, Security, SecurityLevel, Value, ValueList, WriterOptions,
+    AuthFile, CdTime, Credentials, DsType, NoticeKind, PacketWriter, ParseErrorKind, Protection, ReceiveSecurity,
+    Security, SecurityLevel, Value, ValueList, WriterOptions, encrypt, encrypt_with_iv, parse, sign,
 };
 
 fn unhex(text: &str) -> Vec<u8> {
@@ -140,9 +140,8 @@ fn vector_d_captured_packet_fragments() {
 #[test]
 fn vector_e_signed_packet() {
     let signed = sign(b"collectd", &admin());
-    let expected = unhex(
-        "02000029 cda59a37b081c231242a6dbdfb44dbd7412af42983dea51196d2e93021aec545 61646d696e 636f6c6c65637464",
-    );
+    let expected =
+        unhex("02000029 cda59a37b081c231242a6dbdfb44dbd7412af42983dea51196d2e93021aec545 61646d696e 636f6c6c65637464");
     assert_eq!(hex::encode(&signed), hex::encode(&expected));
 }
 
@@ -176,9 +175,7 @@ fn packet1_value_list() -> ValueList<'static> {
 
 #[test]
 fn vector_g_signed_packet1_accepted_at_sign_level() {
-    let signed = unhex(
-        "020000294c55be22ba7320eb99bd3b1866cee52b3c8abf1b202138e75857ff16857565ec61646d696e",
-    );
+    let signed = unhex("020000294c55be22ba7320eb99bd3b1866cee52b3c8abf1b202138e75857ff16857565ec61646d696e");
     let mut expected = signed;
     expected.extend(unhex(PACKET1));
     assert_eq!(expected.len(), 117);

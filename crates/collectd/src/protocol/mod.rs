@@ -16,19 +16,19 @@ mod value;
 mod writer;
 
 pub use parser::{
-    parse, Datagram, DropReason, Notice, NoticeKind, ParseError, ParseErrorKind, Protection, Received, Record,
-    MAX_NESTING,
+    Datagram, DropReason, MAX_NESTING, Notice, NoticeKind, ParseError, ParseErrorKind, Protection, Received, Record,
+    parse,
 };
 pub use record::{Identifier, Notification, Severity, ValueList};
 pub use security::{
-    encrypt, encrypt_with_iv, sign, AuthFile, Credentials, CredentialsError, MissingAuthFile, ReceiveSecurity,
-    Security, SecurityLevel, ENCRYPTION_OVERHEAD, MAX_ENCRYPT_USERNAME, MAX_SIGN_USERNAME, SIGNATURE_OVERHEAD,
+    AuthFile, Credentials, CredentialsError, ENCRYPTION_OVERHEAD, MAX_ENCRYPT_USERNAME, MAX_SIGN_USERNAME,
+    MissingAuthFile, ReceiveSecurity, SIGNATURE_OVERHEAD, Security, SecurityLevel, encrypt, encrypt_with_iv, sign,
 };
 pub use time::CdTime;
 pub use value::{DsType, Value, Values};
 pub use writer::{
-    encode_notification, validate_value_list, EncodeError, Field, PacketWriter, TimeResolution, WriterOptions,
-    DEFAULT_MAX_PACKET_SIZE, MAX_MESSAGE_LEN, MAX_NAME_LEN, MAX_VALUES, PACKET_SIZE_RANGE,
+    DEFAULT_MAX_PACKET_SIZE, EncodeError, Field, MAX_MESSAGE_LEN, MAX_NAME_LEN, MAX_VALUES, PACKET_SIZE_RANGE,
+    PacketWriter, TimeResolution, WriterOptions, encode_notification, validate_value_list,
 };
 
 /// Part type codes (`src/network.h`).

@@ -21,7 +21,7 @@ use std::fmt;
 
 use super::part;
 use super::record::{Notification, Severity, ValueList};
-use super::security::{self, ReceiveSecurity, SecurityLevel, ENCRYPTION_OVERHEAD, SIGNATURE_OVERHEAD};
+use super::security::{self, ENCRYPTION_OVERHEAD, ReceiveSecurity, SIGNATURE_OVERHEAD, SecurityLevel};
 use super::time::CdTime;
 use super::value::{DsType, Values};
 
@@ -182,7 +182,9 @@ impl fmt::Display for ParseError {
                 f,
                 "truncated datagram: a part of {length} bytes but only {remaining} left (is the sender's packet size above the receiver's MaxPacketSize?)"
             ),
-            ParseErrorKind::PartTooShort { length } => write!(f, "part length {length} is shorter than its 4-byte header"),
+            ParseErrorKind::PartTooShort { length } => {
+                write!(f, "part length {length} is shorter than its 4-byte header")
+            }
             ParseErrorKind::TrailingBytes { count } => write!(f, "{count} trailing bytes after the last part"),
             ParseErrorKind::BadLength { part_type, length } => {
                 write!(f, "part type 0x{part_type:04x} cannot be {length} bytes long")
@@ -191,7 +193,10 @@ impl fmt::Display for ParseError {
                 write!(f, "string part 0x{part_type:04x} does not end with a NUL byte")
             }
             ParseErrorKind::StringTooLong { part_type, length } => {
-                write!(f, "string part 0x{part_type:04x} holds {length} bytes with its NUL; collectd accepts at most 128 (256 for a message)")
+                write!(
+                    f,
+                    "string part 0x{part_type:04x} holds {length} bytes with its NUL; collectd accepts at most 128 (256 for a message)"
+                )
             }
             ParseErrorKind::ValuesLengthMismatch { length, count } => {
                 write!(f, "VALUES part of {length} bytes declares {count} values (needs {})", 6 + 9 * count)
@@ -580,7 +585,12 @@ impl Sink<'_, '_> {
                     pos += 12;
                     end -= length - 12;
                 }
-                part::HOST | part::PLUGIN | part::PLUGIN_INSTANCE | part::TYPE | part::TYPE_INSTANCE | part::MESSAGE => {
+                part::HOST
+                | part::PLUGIN
+                | part::PLUGIN_INSTANCE
+                | part::TYPE
+                | part::TYPE_INSTANCE
+                | part::MESSAGE => {
                     if length <= 4 {
                         self.error(offset, ParseErrorKind::BadLength { part_type, length });
                         return;
@@ -651,10 +661,8 @@ impl Sink<'_, '_> {
                 protection,
                 username: username.map(text),
             }),
-            (reason, _) => self.notice(
-                offset,
-                NoticeKind::NotificationIgnored { reason: reason.unwrap_or(DropReason::EmptyMessage) },
-            ),
+            (reason, _) => self
+                .notice(offset, NoticeKind::NotificationIgnored { reason: reason.unwrap_or(DropReason::EmptyMessage) }),
         }
     }
 

@@ -64,7 +64,7 @@ impl SecurityLevel {
 /// assert_eq!(creds.username(), "admin");
 /// assert!(Credentials::new("", "x").is_err());
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Credentials {
     username: String,
     password: String,
@@ -103,10 +103,7 @@ impl Credentials {
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("username", &self.username)
-            .field("password", &"<hidden>")
-            .finish()
+        f.debug_struct("Credentials").field("username", &self.username).field("password", &"<hidden>").finish()
     }
 }
 
@@ -142,7 +139,7 @@ impl fmt::Display for CredentialsError {
 impl std::error::Error for CredentialsError {}
 
 /// How a writer protects the datagrams it seals.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Security {
     /// Plain datagrams.
     #[default]

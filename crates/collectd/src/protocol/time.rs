@@ -43,11 +43,7 @@ impl CdTime {
 
     /// Whole seconds (collectd's `TIME_T_TO_CDTIME_T`); saturates past 2^34 s.
     pub const fn from_secs(secs: u64) -> Self {
-        if secs > (u64::MAX >> FRACTION_BITS) {
-            CdTime(u64::MAX)
-        } else {
-            CdTime(secs << FRACTION_BITS)
-        }
+        if secs > (u64::MAX >> FRACTION_BITS) { CdTime(u64::MAX) } else { CdTime(secs << FRACTION_BITS) }
     }
 
     /// Nanoseconds, with the fraction rounded to nearest (collectd's `NS_TO_CDTIME_T`).
@@ -93,9 +89,7 @@ impl CdTime {
 
     /// A [`SystemTime`] as a `CdTime`; times before the epoch give zero.
     pub fn from_system_time(time: SystemTime) -> Self {
-        time.duration_since(UNIX_EPOCH)
-            .map(CdTime::from)
-            .unwrap_or(CdTime::ZERO)
+        time.duration_since(UNIX_EPOCH).map(CdTime::from).unwrap_or(CdTime::ZERO)
     }
 
     /// The current time (reads the system clock).
@@ -113,10 +107,7 @@ impl From<Duration> for CdTime {
 impl From<CdTime> for Duration {
     fn from(time: CdTime) -> Self {
         let nanos = time.as_nanos();
-        Duration::new(
-            (nanos / NANOS_PER_SEC as u128) as u64,
-            (nanos % NANOS_PER_SEC as u128) as u32,
-        )
+        Duration::new((nanos / NANOS_PER_SEC as u128) as u64, (nanos % NANOS_PER_SEC as u128) as u32)
     }
 }
 

@@ -153,7 +153,10 @@ pub struct Values<'a>(ValuesRepr<'a>);
 enum ValuesRepr<'a> {
     Decoded(Cow<'a, [Value]>),
     /// `codes` holds one known type code per value; `data` holds 8 bytes per value.
-    Wire { codes: &'a [u8], data: &'a [u8] },
+    Wire {
+        codes: &'a [u8],
+        data: &'a [u8],
+    },
 }
 
 impl<'a> Values<'a> {

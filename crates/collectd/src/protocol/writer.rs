@@ -166,7 +166,9 @@ pub enum EncodeError {
         /// Which string.
         field: Field,
     },
-    /// A zero time: collectd drops value lists and notifications without a time.
+    /// A zero time: collectd drops value lists and notifications without a time. With
+    /// [`TimeResolution::Seconds`], also a time the receiver sees as zero: under half a
+    /// second, or so large that its whole seconds overflow collectd's `<< 30`.
     ZeroTime,
     /// A value list without values.
     NoValues,
@@ -247,6 +249,12 @@ fn string_part_len(value: &str) -> usize {
 }
 
 const NUMBER_PART_LEN: usize = 12;
+
+/// The time a receiver computes from a TIME or TIME_HR number: collectd shifts whole
+/// seconds left by 30 bits, losing the bits that overflow.
+fn time_on_receiver(part_type: u16, number: u64) -> u64 {
+    if part_type == part::TIME { number << 30 } else { number }
+}
 
 fn put_string(buf: &mut Vec<u8>, part_type: u16, value: &str) -> Range<usize> {
     buf.extend_from_slice(&part_type.to_be_bytes());
@@ -378,6 +386,9 @@ impl PacketWriter {
     pub fn write(&mut self, vl: &ValueList<'_>) -> Result<(), EncodeError> {
         validate_value_list(vl)?;
         let (time_type, time) = self.time_wire(vl.time);
+        if time_on_receiver(time_type, time) == 0 {
+            return Err(EncodeError::ZeroTime);
+        }
         let (interval_type, interval) = self.interval_wire(vl.interval);
         let host = self.differs(&self.state.host, &vl.host);
         let plugin = self.differs(&self.state.plugin, &vl.plugin);
@@ -503,6 +514,9 @@ pub fn encode_notification(notification: &Notification<'_>, options: &WriterOpti
         TimeResolution::HighResolution => (part::TIME_HR, n.time.raw()),
         TimeResolution::Seconds => (part::TIME, n.time.as_secs_rounded()),
     };
+    if time_on_receiver(time.0, time.1) == 0 {
+        return Err(EncodeError::ZeroTime);
+    }
     put_number(&mut buf, time.0, time.1);
     put_number(&mut buf, part::SEVERITY, n.severity.code());
     for (_, part_type, value) in &strings {

@@ -1,0 +1,490 @@
+//! Connections, counters and stat handles: the API an application records through.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::local;
+use super::registry::{Registry, Snapshot};
+use super::runtime;
+use super::shard::{Chunk, Shard, add_to_slot};
+use crate::protocol::{
+    CdTime, Credentials, DEFAULT_MAX_PACKET_SIZE, EncodeError, MAX_NAME_LEN, PacketWriter, Security, TimeResolution,
+    Value, ValueList, WriterOptions,
+};
+
+/// collectd's default port.
+pub const DEFAULT_PORT: u16 = 25826;
+/// The original module's send interval.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Everything that makes a connection what it is: equal settings, same connection.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Settings {
+    pub(crate) hostname: String,
+    pub(crate) collectd_host: String,
+    pub(crate) collectd_port: u16,
+    pub(crate) plugin_instance: String,
+    pub(crate) interval: Duration,
+    pub(crate) max_packet_size: usize,
+    pub(crate) time_resolution: TimeResolution,
+    pub(crate) security: Security,
+    pub(crate) ttl: Option<u32>,
+}
+
+/// Counters of what the sender did for a connection, readable with [`Connection::sender_stats`].
+#[derive(Default)]
+pub(crate) struct SendCounters {
+    pub(crate) packets_sent: AtomicU64,
+    pub(crate) bytes_sent: AtomicU64,
+    pub(crate) value_lists_sent: AtomicU64,
+    pub(crate) send_errors: AtomicU64,
+    pub(crate) snapshots_dropped: AtomicU64,
+}
+
+/// What the sender did for a connection since it was created.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SenderStats {
+    /// Datagrams handed to the operating system.
+    pub packets_sent: u64,
+    /// Bytes in those datagrams.
+    pub bytes_sent: u64,
+    /// Value lists in those datagrams.
+    pub value_lists_sent: u64,
+    /// Datagrams that could not be sent (unreachable server, unresolvable name, ...).
+    pub send_errors: u64,
+    /// Snapshots dropped because the queue to the sender was full.
+    pub snapshots_dropped: u64,
+}
+
+pub(crate) struct ConnectionInner {
+    pub(crate) id: u64,
+    pub(crate) settings: Settings,
+    pub(crate) registry: Registry,
+    pub(crate) counters: SendCounters,
+}
+
+/// A destination and an identity for statistics: where they are sent, and the host
+/// name and plugin instance they are sent under.
+///
+/// Connections with the same settings are one and the same, as in the original module:
+///
+/// ```
+/// use collectd::Connection;
+///
+/// let a = Connection::builder().hostname("web1").collectd_port(25999).build();
+/// let b = Connection::builder().hostname("web1").collectd_port(25999).build();
+/// let c = Connection::builder().hostname("web2").collectd_port(25999).build();
+/// assert!(Connection::ptr_eq(&a, &b));
+/// assert!(!Connection::ptr_eq(&a, &c));
+/// ```
+#[derive(Clone)]
+pub struct Connection {
+    pub(crate) inner: Arc<ConnectionInner>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.inner.settings;
+        f.debug_struct("Connection")
+            .field("hostname", &s.hostname)
+            .field("collectd_host", &s.collectd_host)
+            .field("collectd_port", &s.collectd_port)
+            .field("plugin_inst", &s.plugin_instance)
+            .field("interval", &s.interval)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Connection {
+    fn default() -> Self {
+        Connection::new()
+    }
+}
+
+impl Connection {
+    /// The original module's defaults: this machine's host name, collectd on
+    /// `localhost:25826`, no plugin instance, a 10-second interval.
+    pub fn new() -> Self {
+        Connection::builder().build()
+    }
+
+    /// A builder for every setting.
+    pub fn builder() -> ConnectionBuilder {
+        ConnectionBuilder::default()
+    }
+
+    /// True when both are the same connection.
+    pub fn ptr_eq(a: &Connection, b: &Connection) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    pub(crate) fn from_settings(id: u64, settings: Settings) -> Self {
+        Connection {
+            inner: Arc::new(ConnectionInner {
+                id,
+                settings,
+                registry: Registry::new(),
+                counters: SendCounters::default(),
+            }),
+        }
+    }
+
+    /// The counter of a category, created on first use (as the original's `conn.category`).
+    ///
+    /// The category name is sanitised (see [`sanitize`](crate::sanitize)); a name that
+    /// is empty once sanitised records nothing, and is logged once.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().collectd_port(25998).build();
+    /// conn.counter("coin_stats").record(&["heads"], &[("flips", 1.0)]);
+    /// ```
+    pub fn counter(&self, category: &str) -> Counter<'_> {
+        Counter { connection: &self.inner, category: local::category(&self.inner, category) }
+    }
+
+    /// The host name statistics are sent under.
+    pub fn hostname(&self) -> &str {
+        &self.inner.settings.hostname
+    }
+
+    /// The plugin instance statistics are sent under (empty for none).
+    pub fn plugin_inst(&self) -> &str {
+        &self.inner.settings.plugin_instance
+    }
+
+    /// The server's host name or address.
+    pub fn collectd_host(&self) -> &str {
+        &self.inner.settings.collectd_host
+    }
+
+    /// The server's port.
+    pub fn collectd_port(&self) -> u16 {
+        self.inner.settings.collectd_port
+    }
+
+    /// How often statistics are sent.
+    pub fn interval(&self) -> Duration {
+        self.inner.settings.interval
+    }
+
+    /// What the sender did for this connection so far.
+    pub fn sender_stats(&self) -> SenderStats {
+        let c = &self.inner.counters;
+        SenderStats {
+            packets_sent: c.packets_sent.load(Ordering::Relaxed),
+            bytes_sent: c.bytes_sent.load(Ordering::Relaxed),
+            value_lists_sent: c.value_lists_sent.load(Ordering::Relaxed),
+            send_errors: c.send_errors.load(Ordering::Relaxed),
+            snapshots_dropped: c.snapshots_dropped.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Takes a snapshot of this connection now and sends it, after anything already
+    /// queued; returns once it is sent (failures are logged and counted).
+    pub fn flush(&self) {
+        runtime::flush_connection(self);
+    }
+
+    /// Takes a snapshot now, resetting the sums as a periodic snapshot does, and returns
+    /// the datagrams instead of sending them: for programs that carry datagrams
+    /// themselves. Empty when nothing was ever recorded.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().hostname("h").collectd_port(25997).build();
+    /// conn.counter("test").record(&[], &[("foo", 2.0)]);
+    /// let datagrams = conn.take_datagrams();
+    /// assert_eq!(datagrams.len(), 1);
+    /// ```
+    pub fn take_datagrams(&self) -> Vec<Vec<u8>> {
+        match self.inner.registry.snapshot(CdTime::now()) {
+            Some(snapshot) => self.encode(&snapshot).unwrap_or_else(|error| {
+                log::error!(target: "collectd", "cannot encode statistics for {}: {error}", self.hostname());
+                Vec::new()
+            }),
+            None => Vec::new(),
+        }
+    }
+
+    pub(crate) fn writer_options(&self) -> WriterOptions {
+        let s = &self.inner.settings;
+        WriterOptions::default()
+            .max_packet_size(s.max_packet_size)
+            .time_resolution(s.time_resolution)
+            .security(s.security.clone())
+    }
+
+    /// Encodes a snapshot into as few datagrams as fit.
+    pub(crate) fn encode(&self, snapshot: &Snapshot) -> Result<Vec<Vec<u8>>, EncodeError> {
+        let s = &self.inner.settings;
+        let mut writer = PacketWriter::new(self.writer_options())?;
+        let interval = CdTime::from(s.interval);
+        let mut datagrams = Vec::new();
+        for (name, value) in &snapshot.values {
+            let values = [Value::Gauge(*value)];
+            let vl = ValueList {
+                host: Cow::Borrowed(&s.hostname),
+                plugin: Cow::Borrowed("any"),
+                plugin_instance: Cow::Borrowed(&s.plugin_instance),
+                type_: Cow::Borrowed("gauge"),
+                type_instance: Cow::Borrowed(name),
+                time: snapshot.time,
+                interval,
+                values: (&values).into(),
+            };
+            match writer.write(&vl) {
+                Ok(()) => {}
+                Err(EncodeError::PacketFull) => {
+                    datagrams.extend(writer.finish()?);
+                    writer.write(&vl)?;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        datagrams.extend(writer.finish()?);
+        Ok(datagrams)
+    }
+}
+
+/// Settings for a [`Connection`]; [`build`](Self::build) returns the existing
+/// connection when one with the same settings exists.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let conn = collectd::Connection::builder()
+///     .hostname("web1")
+///     .collectd_host("127.0.0.1")
+///     .collectd_port(25996)
+///     .plugin_inst("api")
+///     .interval(Duration::from_secs(1))
+///     .build();
+/// assert_eq!(conn.plugin_inst(), "api");
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ConnectionBuilder {
+    settings: Settings,
+}
+
+impl Default for ConnectionBuilder {
+    fn default() -> Self {
+        ConnectionBuilder {
+            settings: Settings {
+                hostname: default_hostname(),
+                collectd_host: "localhost".into(),
+                collectd_port: DEFAULT_PORT,
+                plugin_instance: String::new(),
+                interval: DEFAULT_INTERVAL,
+                max_packet_size: DEFAULT_MAX_PACKET_SIZE,
+                time_resolution: TimeResolution::HighResolution,
+                security: Security::None,
+                ttl: None,
+            },
+        }
+    }
+}
+
+/// This machine's host name, as the original's `socket.gethostname()`.
+fn default_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Makes a host name or plugin instance acceptable to collectd: no NUL, at most 127 bytes.
+fn fit_identifier(what: &str, value: String) -> String {
+    let mut fixed: String = value.chars().filter(|&c| c != '\0').collect();
+    if fixed.len() > MAX_NAME_LEN {
+        let mut cut = MAX_NAME_LEN;
+        while !fixed.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        fixed.truncate(cut);
+    }
+    if fixed != value {
+        log::warn!(target: "collectd", "{what} {value:?} is not acceptable to collectd; using {fixed:?}");
+    }
+    fixed
+}
+
+impl ConnectionBuilder {
+    /// The host name to send statistics under (default: this machine's). At most 127
+    /// bytes; longer names are cut, and logged.
+    pub fn hostname(mut self, hostname: impl Into<String>) -> Self {
+        self.settings.hostname = hostname.into();
+        self
+    }
+
+    /// The collectd server's host name or address, IPv4 or IPv6 (default `localhost`).
+    pub fn collectd_host(mut self, host: impl Into<String>) -> Self {
+        self.settings.collectd_host = host.into();
+        self
+    }
+
+    /// The collectd server's port (default 25826).
+    pub fn collectd_port(mut self, port: u16) -> Self {
+        self.settings.collectd_port = port;
+        self
+    }
+
+    /// The plugin instance: files land in `HOST/any-INST/` instead of `HOST/any/`.
+    pub fn plugin_inst(mut self, plugin_instance: impl Into<String>) -> Self {
+        self.settings.plugin_instance = plugin_instance.into();
+        self
+    }
+
+    /// How often statistics are snapshot and sent (default 10 s; at least 1 ms).
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.settings.interval = interval.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The largest datagram to send, 1024 to 65535 (default 1452, collectd's receive
+    /// buffer). Values outside the range are clamped, and logged.
+    pub fn max_packet_size(mut self, bytes: usize) -> Self {
+        self.settings.max_packet_size = bytes;
+        self
+    }
+
+    /// Sends whole-second TIME and INTERVAL parts, for collectd 4.x servers, as the
+    /// original module did (default: high-resolution parts, as collectd 5 sends).
+    pub fn legacy_time(mut self, legacy: bool) -> Self {
+        self.settings.time_resolution = if legacy { TimeResolution::Seconds } else { TimeResolution::HighResolution };
+        self
+    }
+
+    /// Signs every datagram (the server's `SecurityLevel Sign`).
+    pub fn sign(mut self, credentials: Credentials) -> Self {
+        self.settings.security = Security::Sign(credentials);
+        self
+    }
+
+    /// Encrypts every datagram (the server's `SecurityLevel Encrypt`).
+    pub fn encrypt(mut self, credentials: Credentials) -> Self {
+        self.settings.security = Security::Encrypt(credentials);
+        self
+    }
+
+    /// The time-to-live of the datagrams, 1–255: for a multicast destination, how many
+    /// routers they may cross (the OS default is 1). Applies to IPv4 destinations; IPv6
+    /// ones keep the system's hop limit.
+    pub fn ttl(mut self, ttl: u32) -> Self {
+        self.settings.ttl = Some(ttl.clamp(1, 255));
+        self
+    }
+
+    /// The connection with these settings: the existing one, or a new one.
+    pub fn build(self) -> Connection {
+        let mut settings = self.settings;
+        settings.hostname = fit_identifier("host name", settings.hostname);
+        if settings.hostname.is_empty() {
+            log::warn!(target: "collectd", "empty host name; using \"localhost\"");
+            settings.hostname = "localhost".into();
+        }
+        settings.plugin_instance = fit_identifier("plugin instance", settings.plugin_instance);
+        let size = settings.max_packet_size.clamp(1024, 65535);
+        if size != settings.max_packet_size {
+            log::warn!(target: "collectd", "maximum packet size {} is outside 1024–65535; using {size}", settings.max_packet_size);
+            settings.max_packet_size = size;
+        }
+        runtime::connection(settings)
+    }
+}
+
+/// The statistics of one category on one connection.
+///
+/// Cheap to get again: `conn.counter("x")` on a known name looks it up without a lock.
+/// Holding the counter in a variable saves that lookup in hot loops.
+#[derive(Clone, Copy)]
+pub struct Counter<'c> {
+    connection: &'c ConnectionInner,
+    category: u32,
+}
+
+impl Counter<'_> {
+    /// Adds each stat's value to its base count and, for each specific, to that
+    /// specific's count, as the original's `record(*specifics, **stats)`.
+    ///
+    /// Never panics and never blocks on I/O. Non-finite values are refused and logged;
+    /// a specific that is empty once sanitised is ignored (the base still counts).
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().collectd_port(25995).build();
+    /// let example = conn.counter("example");
+    /// example.record(&[], &[("baz", 1.0)]);
+    /// example.record(&["foo"], &[("baz", 2.0)]);
+    /// example.record(&["bar"], &[("baz", 3.0)]);
+    /// // Sent as example-baz = 6, example-foo-baz = 2, example-bar-baz = 3.
+    /// ```
+    pub fn record(&self, specifics: &[&str], stats: &[(&str, f64)]) {
+        local::record(self.connection, self.category, specifics, stats);
+    }
+
+    /// Sets each stat's base count to exactly its value (specifics are untouched), as the
+    /// original's `set_exact(**stats)`. A later `record` adds to it.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().collectd_port(25994).build();
+    /// conn.counter("queue").set_exact(&[("size", 12.0)]);
+    /// ```
+    pub fn set_exact(&self, stats: &[(&str, f64)]) {
+        local::set_exact(self.connection, self.category, stats);
+    }
+
+    /// A handle on a stat's base count, for hot loops: [`Stat::add`] skips every lookup.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().collectd_port(25993).build();
+    /// let flips = conn.counter("coin_stats").stat("flips");
+    /// for _ in 0..1000 {
+    ///     flips.add(1.0);
+    /// }
+    /// ```
+    pub fn stat(&self, stat: &str) -> Stat {
+        let target = local::stat_slot(self.connection, self.category, stat).map(|(shard, index)| {
+            let (chunk, offset) = shard.chunk_for(index);
+            let chunk = chunk.clone();
+            StatTarget { _shard: shard, chunk, offset }
+        });
+        Stat { target }
+    }
+}
+
+#[derive(Clone)]
+struct StatTarget {
+    /// Keeps the shard registered with its connection while the handle lives.
+    _shard: Arc<Shard>,
+    chunk: Chunk,
+    offset: usize,
+}
+
+/// A handle on one stat's base count; see [`Counter::stat`]. It can be cloned and
+/// sent to other threads (it then adds to the slot of the thread that made it).
+#[derive(Clone)]
+pub struct Stat {
+    target: Option<StatTarget>,
+}
+
+impl Stat {
+    /// Adds to the stat. Non-finite values are refused and logged.
+    #[inline]
+    pub fn add(&self, value: f64) {
+        match &self.target {
+            Some(target) if value.is_finite() => add_to_slot(&target.chunk[target.offset], value),
+            Some(_) => log::warn!(target: "collectd", "refused non-finite value {value}"),
+            None => {}
+        }
+    }
+}
+
+impl std::fmt::Debug for Stat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stat").field("valid", &self.target.is_some()).finish()
+    }
+}

@@ -1,0 +1,210 @@
+//! One connection's statistics: names and their slot numbers, the threads' shards, and snapshots.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use super::hash::FastMap;
+use super::names::{sanitize, type_instance};
+use super::shard::{Shard, take_slot};
+use crate::protocol::CdTime;
+
+/// Locks a mutex, recovering from poisoning: the data behind these locks stays
+/// consistent between statements, and recording must never panic.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A name lookup's outcome: the slot number, or `None` for a name that is refused;
+/// and a complaint to log once the locks are released.
+pub(crate) struct Resolved {
+    pub(crate) index: Option<u32>,
+    pub(crate) complaint: Option<String>,
+}
+
+/// Names and numbers; behind the connection's `names` mutex, taken only when a thread
+/// meets a name for the first time.
+#[derive(Default)]
+pub(crate) struct Names {
+    /// Sanitised category names by category number; `None` when the name is refused.
+    categories: Vec<Option<Box<str>>>,
+    categories_by_raw_name: FastMap<Box<str>, u32>,
+    /// Slot numbers by wire name (`category[-specific]-stat`): names that sanitise alike share one.
+    slots_by_wire_name: FastMap<Arc<str>, u32>,
+    /// Wire names by slot number.
+    wire_names: Vec<Arc<str>>,
+    /// Raw names already complained about, so each is logged once.
+    complained: FastMap<Box<str>, ()>,
+}
+
+impl Names {
+    pub(crate) fn category(&mut self, raw: &str) -> (u32, Option<String>) {
+        if let Some(&index) = self.categories_by_raw_name.get(raw) {
+            return (index, None);
+        }
+        let index = self.categories.len() as u32;
+        let clean = sanitize(raw);
+        let complaint = if clean.is_empty() {
+            self.categories.push(None);
+            Some(format!("category name {raw:?} is empty once sanitised; nothing is recorded for it"))
+        } else {
+            self.categories.push(Some(clean.into()));
+            None
+        };
+        self.categories_by_raw_name.insert(raw.into(), index);
+        (index, complaint)
+    }
+
+    fn complain_once(&mut self, key: String, message: impl FnOnce() -> String) -> Option<String> {
+        if self.complained.contains_key(key.as_str()) {
+            return None;
+        }
+        self.complained.insert(key.into(), ());
+        Some(message())
+    }
+
+    /// The slot of `stat` (with `specific`, or the base count when `None`) in `category`.
+    pub(crate) fn slot(&mut self, category: u32, stat: &str, specific: Option<&str>) -> Resolved {
+        let Some(Some(category_name)) = self.categories.get(category as usize) else {
+            return Resolved { index: None, complaint: None };
+        };
+        let category_name = category_name.clone();
+        let clean_stat = sanitize(stat);
+        if clean_stat.is_empty() {
+            let complaint = self.complain_once(format!("stat\0{stat}"), || {
+                format!("stat name {stat:?} in category {category_name} is empty once sanitised; it is not recorded")
+            });
+            return Resolved { index: None, complaint };
+        }
+        let clean_specific = match specific {
+            None => None,
+            Some(raw) => {
+                let clean = sanitize(raw);
+                if clean.is_empty() {
+                    let complaint = self.complain_once(format!("specific\0{raw}"), || {
+                        format!("specific {raw:?} in category {category_name} is empty once sanitised; its values go to the base count only")
+                    });
+                    return Resolved { index: None, complaint };
+                }
+                Some(clean)
+            }
+        };
+        let wire = type_instance(&category_name, clean_specific.as_deref(), &clean_stat);
+        let shortened = wire.len()
+            < category_name.len() + clean_stat.len() + 1 + clean_specific.as_ref().map_or(0, |s| s.len() + 1);
+        if let Some(&index) = self.slots_by_wire_name.get(wire.as_str()) {
+            return Resolved { index: Some(index), complaint: None };
+        }
+        let index = self.wire_names.len() as u32;
+        let wire: Arc<str> = wire.into();
+        self.wire_names.push(wire.clone());
+        self.slots_by_wire_name.insert(wire.clone(), index);
+        let complaint = shortened.then(|| format!("statistic name shortened to {wire} to fit collectd's 127 bytes"));
+        Resolved { index: Some(index), complaint }
+    }
+
+    pub(crate) fn slot_count(&self) -> usize {
+        self.wire_names.len()
+    }
+}
+
+/// Per-connection state kept between snapshots.
+#[derive(Default)]
+struct SnapshotState {
+    /// Slots recorded at least once: they are reported every snapshot afterwards.
+    known: Vec<bool>,
+    sums: Vec<f64>,
+    last_time: CdTime,
+}
+
+/// A connection's statistics.
+pub(crate) struct Registry {
+    pub(crate) names: Mutex<Names>,
+    /// Every shard that may hold sums; the first is the shared shard.
+    shards: Mutex<Vec<Arc<Shard>>>,
+    /// The shard for `set_exact` and for threads that cannot use their own
+    /// (a thread being torn down, or a logger recording from inside a record call).
+    pub(crate) shared: Arc<Shard>,
+    snapshot: Mutex<SnapshotState>,
+}
+
+/// The statistics taken at one moment: wire names and sums.
+pub(crate) struct Snapshot {
+    pub(crate) time: CdTime,
+    pub(crate) values: Vec<(Arc<str>, f64)>,
+}
+
+impl Registry {
+    pub(crate) fn new() -> Self {
+        let shared = Arc::new(Shard::default());
+        Registry {
+            names: Mutex::new(Names::default()),
+            shards: Mutex::new(vec![shared.clone()]),
+            shared,
+            snapshot: Mutex::new(SnapshotState::default()),
+        }
+    }
+
+    /// A new shard for a thread, registered so snapshots see it.
+    pub(crate) fn new_shard(&self) -> Arc<Shard> {
+        let shard = Arc::new(Shard::default());
+        lock(&self.shards).push(shard.clone());
+        shard
+    }
+
+    /// Sets a base count to exactly `value`: every shard's sum is cleared and the value
+    /// put in the shared shard, under the shards lock so no snapshot sees half of it.
+    pub(crate) fn set_exact(&self, index: u32, value: f64) {
+        let shards = lock(&self.shards);
+        for shard in shards.iter() {
+            if let Some(slot) = shard.existing_slot(index)
+                && slot.load(Ordering::Relaxed) != super::shard::UNTOUCHED
+            {
+                slot.store(0, Ordering::Relaxed);
+            }
+        }
+        let (chunk, offset) = self.shared.chunk_for(index);
+        chunk[offset].store(value.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Takes every sum and resets it to zero. `None` when nothing was ever recorded.
+    ///
+    /// The time is `now`, or one second after the previous snapshot when that is later,
+    /// so a flush right after a periodic snapshot is not refused by rrdtool ("minimum one
+    /// second step").
+    pub(crate) fn snapshot(&self, now: CdTime) -> Option<Snapshot> {
+        let mut state = lock(&self.snapshot);
+        let state = &mut *state;
+        let count = lock(&self.names).slot_count();
+        state.known.resize(count, false);
+        state.sums.clear();
+        state.sums.resize(count, 0.0);
+        {
+            let mut shards = lock(&self.shards);
+            for shard in shards.iter() {
+                for index in 0..count {
+                    if let Some(value) = shard.existing_slot(index as u32).and_then(take_slot) {
+                        state.sums[index] += value;
+                        state.known[index] = true;
+                    }
+                }
+            }
+            // A shard only this list holds belongs to a thread that has ended: now
+            // that it is drained, nobody can add to it again.
+            let shared = &self.shared;
+            shards.retain(|shard| Arc::ptr_eq(shard, shared) || Arc::strong_count(shard) > 1);
+        }
+        if !state.known.iter().any(|&known| known) {
+            return None;
+        }
+        let time = if state.last_time == CdTime::ZERO {
+            now
+        } else {
+            now.max(CdTime::from_raw(state.last_time.raw() + CdTime::from_secs(1).raw()))
+        };
+        state.last_time = time;
+        let names = lock(&self.names);
+        let values =
+            (0..count).filter(|&i| state.known[i]).map(|i| (names.wire_names[i].clone(), state.sums[i])).collect();
+        Some(Snapshot { time, values })
+    }
+}

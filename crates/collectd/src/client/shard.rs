@@ -1,0 +1,115 @@
+//! Per-thread sums: each thread adds into its own slots, so recording never shares a cache line.
+//!
+//! A shard is an array of `f64` sums stored as `AtomicU64` bits, indexed by a statistic's
+//! number within its connection, growing in chunks of doubling size so a slot never
+//! moves once created. Only its thread adds to it (with a compare-and-swap, because the
+//! snapshot resets slots from another thread), so the cache line stays with that core.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// The bits of "never recorded": a NaN no recorded value can produce (non-finite
+/// values are refused before they reach a slot).
+pub(crate) const UNTOUCHED: u64 = 0x7ff8_dead_beef_0001;
+/// Chunk `k` holds `2^(FIRST_CHUNK_BITS + k)` slots: 64, 128, 256, ...
+const FIRST_CHUNK_BITS: u32 = 6;
+const CHUNKS: usize = 27;
+
+/// A chunk of slots.
+pub(crate) type Chunk = Arc<[AtomicU64]>;
+
+/// One thread's slots for one connection.
+#[derive(Default)]
+pub(crate) struct Shard {
+    chunks: [OnceLock<Chunk>; CHUNKS],
+}
+
+/// Which chunk holds slot `index`, and where in it.
+fn locate(index: u32) -> (usize, usize) {
+    let i = index as u64 + (1 << FIRST_CHUNK_BITS);
+    let bits = 63 - i.leading_zeros();
+    let chunk = (bits - FIRST_CHUNK_BITS) as usize;
+    (chunk, (i - (1 << bits)) as usize)
+}
+
+fn chunk_len(chunk: usize) -> usize {
+    1 << (FIRST_CHUNK_BITS as usize + chunk)
+}
+
+impl Shard {
+    /// The chunk holding slot `index` (created on first use) and the offset in it.
+    pub(crate) fn chunk_for(&self, index: u32) -> (&Chunk, usize) {
+        let (chunk, offset) = locate(index);
+        let chunk =
+            self.chunks[chunk].get_or_init(|| (0..chunk_len(chunk)).map(|_| AtomicU64::new(UNTOUCHED)).collect());
+        (chunk, offset)
+    }
+
+    /// The slot for `index`, if its chunk exists.
+    pub(crate) fn existing_slot(&self, index: u32) -> Option<&AtomicU64> {
+        let (chunk, offset) = locate(index);
+        self.chunks.get(chunk)?.get().map(|c| &c[offset])
+    }
+
+    /// Adds to slot `index`.
+    pub(crate) fn add(&self, index: u32, value: f64) {
+        let (chunk, offset) = self.chunk_for(index);
+        add_to_slot(&chunk[offset], value);
+    }
+}
+
+/// Adds `value` to a slot: the hot path of every record.
+#[inline]
+pub(crate) fn add_to_slot(slot: &AtomicU64, value: f64) {
+    let mut current = slot.load(Ordering::Relaxed);
+    loop {
+        let sum = if current == UNTOUCHED { value } else { f64::from_bits(current) + value };
+        match slot.compare_exchange_weak(current, sum.to_bits(), Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return,
+            Err(actual) => current = actual,
+        }
+    }
+}
+
+/// Takes a slot's sum and leaves zero: `None` when the slot was never recorded.
+pub(crate) fn take_slot(slot: &AtomicU64) -> Option<f64> {
+    match slot.load(Ordering::Relaxed) {
+        UNTOUCHED => None,
+        0 => Some(0.0),
+        _ => Some(f64::from_bits(slot.swap(0, Ordering::Relaxed))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_indices_without_gaps() {
+        assert_eq!(locate(0), (0, 0));
+        assert_eq!(locate(63), (0, 63));
+        assert_eq!(locate(64), (1, 0));
+        assert_eq!(locate(191), (1, 127));
+        assert_eq!(locate(192), (2, 0));
+        assert_eq!(locate(u32::MAX).0, CHUNKS - 1);
+        let mut expected = (0usize, 0usize);
+        for index in 0..10_000u32 {
+            let (c, o) = locate(index);
+            assert_eq!((c, o), expected);
+            assert!(o < chunk_len(c));
+            expected = if o + 1 == chunk_len(c) { (c + 1, 0) } else { (c, o + 1) };
+        }
+    }
+
+    #[test]
+    fn add_and_take() {
+        let shard = Shard::default();
+        assert!(shard.existing_slot(5).is_none());
+        shard.add(5, 0.5);
+        shard.add(5, 1.5);
+        let slot = shard.existing_slot(5).unwrap();
+        assert_eq!(take_slot(slot), Some(2.0));
+        assert_eq!(take_slot(slot), Some(0.0));
+        assert_eq!(take_slot(shard.existing_slot(6).unwrap()), None);
+    }
+}
