@@ -26,10 +26,10 @@ deps:
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 
 test: deps lint
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --all-features
 
 bench:
 	$(CARGO) bench --workspace

@@ -21,6 +21,8 @@
 #![warn(missing_docs)]
 
 mod client;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod protocol;
 
 pub use client::{

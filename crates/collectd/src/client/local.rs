@@ -44,7 +44,7 @@ fn log_complaint(complaint: Option<String>) {
 }
 
 /// Resolves a slot through the registry (the slow path), logging after the lock is released.
-fn resolve(connection: &ConnectionInner, category: u32, stat: &str, specific: Option<&str>) -> Option<u32> {
+pub(crate) fn resolve(connection: &ConnectionInner, category: u32, stat: &str, specific: Option<&str>) -> Option<u32> {
     let Resolved { index, complaint } = lock(&connection.registry.names).slot(category, stat, specific);
     log_complaint(complaint);
     index
@@ -97,7 +97,12 @@ fn refuse_value(category: u32, stat: &str, value: f64) {
 }
 
 /// Adds each `(stat, value)` to the category's base count and to each specific's count.
-pub(crate) fn record(connection: &ConnectionInner, category: u32, specifics: &[&str], stats: &[(&str, f64)]) {
+pub(crate) fn record<S: AsRef<str>>(
+    connection: &ConnectionInner,
+    category: u32,
+    specifics: &[S],
+    stats: &[(&str, f64)],
+) {
     let done = with_cache(connection, |cache| {
         let ConnectionCache { shard, categories, .. } = cache;
         let index = category as usize;
@@ -119,7 +124,8 @@ pub(crate) fn record(connection: &ConnectionInner, category: u32, specifics: &[&
             };
             let Some(base) = stat_cache.base else { continue };
             shard.add(base, value);
-            for &specific in specifics {
+            for specific in specifics {
+                let specific = specific.as_ref();
                 let slot = match stat_cache.specifics.get(specific) {
                     Some(&slot) => slot,
                     None => {
@@ -140,7 +146,7 @@ pub(crate) fn record(connection: &ConnectionInner, category: u32, specifics: &[&
 }
 
 /// The same as [`record`], through the registry and the shared shard.
-fn record_uncached(connection: &ConnectionInner, category: u32, specifics: &[&str], stats: &[(&str, f64)]) {
+fn record_uncached<S: AsRef<str>>(connection: &ConnectionInner, category: u32, specifics: &[S], stats: &[(&str, f64)]) {
     for &(stat, value) in stats {
         if !value.is_finite() {
             refuse_value(category, stat, value);
@@ -148,10 +154,25 @@ fn record_uncached(connection: &ConnectionInner, category: u32, specifics: &[&st
         }
         let Some(base) = resolve(connection, category, stat, None) else { continue };
         connection.registry.shared.add(base, value);
-        for &specific in specifics {
-            if let Some(slot) = resolve(connection, category, stat, Some(specific)) {
+        for specific in specifics {
+            if let Some(slot) = resolve(connection, category, stat, Some(specific.as_ref())) {
                 connection.registry.shared.add(slot, value);
             }
+        }
+    }
+}
+
+/// Adds `value` to each of `slots` (already resolved) in this thread's shard.
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) fn add_to_slots(connection: &ConnectionInner, slots: &[u32], value: f64) {
+    let done = with_cache(connection, |cache| {
+        for &slot in slots {
+            cache.shard.add(slot, value);
+        }
+    });
+    if done.is_none() {
+        for &slot in slots {
+            connection.registry.shared.add(slot, value);
         }
     }
 }

@@ -125,7 +125,12 @@ pub(crate) struct Registry {
     /// (a thread being torn down, or a logger recording from inside a record call).
     pub(crate) shared: Arc<Shard>,
     snapshot: Mutex<SnapshotState>,
+    /// Called at the start of every snapshot, to set values that are not plain sums.
+    before_snapshot: Mutex<Vec<SnapshotHook>>,
 }
+
+/// A function run at the start of every snapshot of a connection.
+pub(crate) type SnapshotHook = Box<dyn Fn() + Send + Sync>;
 
 /// The statistics taken at one moment: wire names and sums.
 pub(crate) struct Snapshot {
@@ -141,7 +146,14 @@ impl Registry {
             shards: Mutex::new(vec![shared.clone()]),
             shared,
             snapshot: Mutex::new(SnapshotState::default()),
+            before_snapshot: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Runs `hook` at the start of every snapshot, before the sums are taken.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) fn add_snapshot_hook(&self, hook: SnapshotHook) {
+        lock(&self.before_snapshot).push(hook);
     }
 
     /// A new shard for a thread, registered so snapshots see it.
@@ -174,6 +186,9 @@ impl Registry {
     pub(crate) fn snapshot(&self, now: CdTime) -> Option<Snapshot> {
         let mut state = lock(&self.snapshot);
         let state = &mut *state;
+        for hook in lock(&self.before_snapshot).iter() {
+            hook();
+        }
         let count = lock(&self.names).slot_count();
         state.known.resize(count, false);
         state.sums.clear();

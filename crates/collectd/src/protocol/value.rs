@@ -225,7 +225,8 @@ impl<'a> Values<'a> {
     }
 }
 
-impl From<Vec<Value>> for Values<'static> {
+/// Owned values fit any lifetime, so `ValueList::new(&host, …, vec![…])` borrows `host`.
+impl<'a> From<Vec<Value>> for Values<'a> {
     fn from(values: Vec<Value>) -> Self {
         Values(ValuesRepr::Decoded(Cow::Owned(values)))
     }

@@ -1,0 +1,540 @@
+//! A [`metrics`](https://docs.rs/metrics) recorder that ships counters, gauges and histograms to collectd.
+//!
+//! Any program instrumented with the `metrics` crate reaches collectd by installing one
+//! recorder (feature `metrics` of this crate):
+//!
+//! ```no_run
+//! let recorder = collectd::metrics::CollectdRecorder::builder()
+//!     .collectd_host("127.0.0.1")
+//!     .interval(std::time::Duration::from_secs(10))
+//!     .install()
+//!     .expect("no other recorder installed");
+//! metrics::counter!("coin_stats.flips", "specific" => "heads").increment(1);
+//! metrics::gauge!("queue.size").set(12.0);
+//! metrics::histogram!("consumer.time", "specific" => "prime").record(0.25);
+//! # drop(recorder);
+//! ```
+//!
+//! It records through the library's own aggregation and sender: the files land as
+//! `HOST/any[-INST]/gauge-CATEGORY[-SPECIFIC]-STAT.rrd`, exactly like the original
+//! module's, and the web interface drills down into them the same way.
+//!
+//! # From metric names and labels to category, specific and stat
+//!
+//! | metric | labels | category | specific(s) | stat | file(s) |
+//! |---|---|---|---|---|---|
+//! | `coin_stats.flips` | | `coin_stats` | | `flips` | `gauge-coin_stats-flips` |
+//! | `coin_stats.flips` | `specific=heads` | `coin_stats` | `heads` | `flips` | `gauge-coin_stats-flips`, `gauge-coin_stats-heads-flips` |
+//! | `http_requests_total` | `method=GET` | `http` | `method_GET` | `requests_total` | `gauge-http-requests_total`, `gauge-http-method_GET-requests_total` |
+//! | `http_requests_total` | `method=GET`, `code=200` | `http` | `method_GET`, `code_200` | `requests_total` | the base and one file per label |
+//! | `uptime` | | the default category (`metrics`) | | `uptime` | `gauge-metrics-uptime` |
+//!
+//! - The category is the name up to its first `.`, or else up to its first `_`; a name
+//!   with neither goes to the default category ([`RecorderBuilder::default_category`]).
+//!   The stat is the rest of the name.
+//! - The label `specific` gives a specific named by its value; every other label gives a
+//!   specific `KEY_VALUE`. As with `record(&specifics, ..)`, each specific gets the value
+//!   and the base (the file without a specific) gets it once.
+//! - Names are sanitised and kept within collectd's 127 bytes as the library does
+//!   ([`crate::sanitize`]); a refused or shortened name is logged once.
+//!
+//! # Counters, gauges, histograms
+//!
+//! - **Counters** send their increments per interval, summed like `record()`: a file shows
+//!   how much was added in each interval. `absolute(n)` adds the difference from the
+//!   previous absolute value (or `n` after a reset).
+//! - **Gauges** send their current value every interval, **kept until changed** — unlike
+//!   [`Counter::set_exact`](crate::Counter::set_exact), whose value is reset to 0 after
+//!   each snapshot. The base of a labelled gauge is the sum of its label sets' values.
+//! - **Histograms** send, per interval, the stats `STAT_count`, `STAT_sum`, `STAT_min`,
+//!   `STAT_max`, `STAT_mean`, `STAT_p50`, `STAT_p90` and `STAT_p99` of the values recorded
+//!   in that interval (for the base: all label sets together). An interval without values
+//!   sends 0 for all of them once they exist.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use metrics::{
+    Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString, Unit,
+};
+
+use crate::client::{
+    ConnectionBuilder, FastMap, add_snapshot_hook, add_to_slots, category_number, lock, resolve_slot, set_slot_exactly,
+};
+use crate::{Connection, Credentials};
+
+/// The suffixes of the stats a histogram sends, in order.
+const HISTOGRAM_STATS: [&str; 8] = ["count", "sum", "min", "max", "mean", "p50", "p90", "p99"];
+
+/// The bits of "never set" for a gauge.
+const GAUGE_UNSET: u64 = 0x7ff8_dead_beef_0002;
+
+/// Where a metric goes: its category's number, its stat, and its specifics.
+#[derive(Clone, Debug, PartialEq)]
+struct Placement {
+    category: u32,
+    stat: String,
+    specifics: Vec<String>,
+}
+
+/// Splits a metric name into category and stat, as the module documentation's table says.
+fn split_name<'n>(name: &'n str, default_category: &'n str) -> (&'n str, &'n str) {
+    if let Some((category, stat)) = name.split_once('.') {
+        return (category, stat);
+    }
+    match name.split_once('_') {
+        Some((category, stat)) if !category.is_empty() && !stat.is_empty() => (category, stat),
+        _ => (default_category, name),
+    }
+}
+
+/// The specifics a key's labels give.
+fn label_specifics(key: &Key) -> Vec<String> {
+    key.labels()
+        .map(|label| match label.key() {
+            "specific" => label.value().to_string(),
+            other => format!("{other}_{}", label.value()),
+        })
+        .collect()
+}
+
+struct CounterHandle {
+    connection: Connection,
+    /// The base slot and the specifics' slots, as `record()` would find them.
+    slots: Vec<u32>,
+    last_absolute: AtomicU64,
+}
+
+impl CounterFn for CounterHandle {
+    fn increment(&self, value: u64) {
+        add_to_slots(&self.connection, &self.slots, value as f64);
+    }
+
+    fn absolute(&self, value: u64) {
+        let previous = self.last_absolute.swap(value, Ordering::Relaxed);
+        self.increment(if value >= previous { value - previous } else { value });
+    }
+}
+
+struct GaugeHandle {
+    bits: AtomicU64,
+    /// The base slot and the specifics' slots.
+    slots: Vec<u32>,
+}
+
+impl GaugeHandle {
+    fn update(&self, f: impl Fn(f64) -> f64) {
+        let _ = self.bits.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+            let current = if bits == GAUGE_UNSET { 0.0 } else { f64::from_bits(bits) };
+            let next = f(current);
+            next.is_finite().then(|| next.to_bits())
+        });
+    }
+}
+
+impl GaugeFn for GaugeHandle {
+    fn increment(&self, value: f64) {
+        self.update(|current| current + value);
+    }
+
+    fn decrement(&self, value: f64) {
+        self.update(|current| current - value);
+    }
+
+    fn set(&self, value: f64) {
+        self.update(|_| value);
+    }
+}
+
+struct HistogramHandle {
+    samples: Mutex<Vec<f64>>,
+    /// For each of [`HISTOGRAM_STATS`]: the base slot, then the specifics' slots. Label
+    /// sets of one metric share the base slot, so the base summarises them all.
+    slots: Vec<Vec<u32>>,
+}
+
+impl HistogramFn for HistogramHandle {
+    fn record(&self, value: f64) {
+        if value.is_finite() {
+            lock(&self.samples).push(value);
+        } else {
+            log::warn!(target: "collectd", "refused non-finite histogram value {value}");
+        }
+    }
+}
+
+#[derive(Default)]
+struct Handles {
+    counters: FastMap<Key, Arc<CounterHandle>>,
+    gauges: FastMap<Key, Arc<GaugeHandle>>,
+    histograms: FastMap<Key, Arc<HistogramHandle>>,
+}
+
+struct RecorderInner {
+    id: u64,
+    connection: Connection,
+    default_category: String,
+    handles: Mutex<Handles>,
+}
+
+/// A `metrics` recorder sending to collectd; see the [module documentation](self).
+#[derive(Clone)]
+pub struct CollectdRecorder {
+    inner: Arc<RecorderInner>,
+}
+
+impl std::fmt::Debug for CollectdRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CollectdRecorder").field("connection", &self.inner.connection).finish_non_exhaustive()
+    }
+}
+
+/// Why [`RecorderBuilder::install`] failed.
+#[derive(Debug)]
+pub enum InstallError {
+    /// Another `metrics` recorder is installed.
+    RecorderAlreadySet,
+    /// The background threads could not be started.
+    Threads(crate::Error),
+}
+
+impl std::fmt::Display for InstallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InstallError::RecorderAlreadySet => f.write_str("a metrics recorder is already installed"),
+            InstallError::Threads(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for InstallError {}
+
+/// Settings for a [`CollectdRecorder`]: the same as [`Connection::builder`]'s, plus the
+/// default category.
+///
+/// ```
+/// let recorder = collectd::metrics::CollectdRecorder::builder()
+///     .hostname("web1")
+///     .collectd_host("127.0.0.1")
+///     .collectd_port(25990)
+///     .default_category("app")
+///     .build();
+/// assert_eq!(recorder.connection().hostname(), "web1");
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct RecorderBuilder {
+    connection: ConnectionBuilder,
+    default_category: String,
+}
+
+macro_rules! delegate {
+    ($($(#[$doc:meta])* $name:ident($arg:ty)),* $(,)?) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, value: $arg) -> Self {
+            self.connection = self.connection.$name(value);
+            self
+        }
+    )*};
+}
+
+impl RecorderBuilder {
+    delegate! {
+        /// See [`ConnectionBuilder::hostname`].
+        hostname(&str),
+        /// See [`ConnectionBuilder::collectd_host`].
+        collectd_host(&str),
+        /// See [`ConnectionBuilder::collectd_port`].
+        collectd_port(u16),
+        /// See [`ConnectionBuilder::plugin_inst`].
+        plugin_inst(&str),
+        /// See [`ConnectionBuilder::interval`].
+        interval(Duration),
+        /// See [`ConnectionBuilder::max_packet_size`].
+        max_packet_size(usize),
+        /// See [`ConnectionBuilder::legacy_time`].
+        legacy_time(bool),
+        /// See [`ConnectionBuilder::sign`].
+        sign(Credentials),
+        /// See [`ConnectionBuilder::encrypt`].
+        encrypt(Credentials),
+        /// See [`ConnectionBuilder::ttl`].
+        ttl(u32),
+    }
+
+    /// The category of metrics whose name has no `.` or `_` (default `metrics`).
+    pub fn default_category(mut self, category: impl Into<String>) -> Self {
+        self.default_category = category.into();
+        self
+    }
+
+    /// The recorder, not installed: for `metrics::with_local_recorder` or tests.
+    pub fn build(self) -> CollectdRecorder {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let inner = Arc::new(RecorderInner {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            connection: self.connection.build(),
+            default_category: self.default_category,
+            handles: Mutex::new(Handles::default()),
+        });
+        let weak: Weak<RecorderInner> = Arc::downgrade(&inner);
+        add_snapshot_hook(
+            &inner.connection,
+            Box::new(move || {
+                if let Some(inner) = weak.upgrade() {
+                    inner.before_snapshot();
+                }
+            }),
+        );
+        CollectdRecorder { inner }
+    }
+
+    /// Builds the recorder, installs it as the global `metrics` recorder, and starts the
+    /// background threads (if they are not running already).
+    pub fn install(self) -> Result<CollectdRecorder, InstallError> {
+        let recorder = self.build();
+        metrics::set_global_recorder(recorder.clone()).map_err(|_| InstallError::RecorderAlreadySet)?;
+        match crate::start_threads() {
+            Ok(()) | Err(crate::Error::AlreadyStarted) => Ok(recorder),
+            Err(error) => Err(InstallError::Threads(error)),
+        }
+    }
+}
+
+impl CollectdRecorder {
+    /// A builder with the original module's connection defaults.
+    pub fn builder() -> RecorderBuilder {
+        RecorderBuilder { connection: Connection::builder(), default_category: "metrics".into() }
+    }
+
+    /// The connection the recorder sends through (for `flush` or its sender statistics).
+    pub fn connection(&self) -> &Connection {
+        &self.inner.connection
+    }
+}
+
+impl RecorderInner {
+    fn placement(&self, key: &Key, stat_suffix: Option<&str>) -> Placement {
+        let (category_name, stat) = split_name(key.name(), &self.default_category);
+        let category = category_number(&self.connection, category_name);
+        let stat = match stat_suffix {
+            Some(suffix) => format!("{stat}_{suffix}"),
+            None => stat.to_string(),
+        };
+        Placement { category, stat, specifics: label_specifics(key) }
+    }
+
+    /// The base slot and the specifics' slots of a placement (refused names left out).
+    fn slots(&self, placement: &Placement) -> Vec<u32> {
+        let base = resolve_slot(&self.connection, placement.category, &placement.stat, None);
+        let specifics = placement
+            .specifics
+            .iter()
+            .filter_map(|s| resolve_slot(&self.connection, placement.category, &placement.stat, Some(s)));
+        base.into_iter().chain(specifics).collect()
+    }
+
+    fn counter(&self, key: &Key) -> Arc<CounterHandle> {
+        let mut handles = lock(&self.handles);
+        if let Some(handle) = handles.counters.get(key) {
+            return handle.clone();
+        }
+        let placement = self.placement(key, None);
+        let handle = Arc::new(CounterHandle {
+            connection: self.connection.clone(),
+            slots: self.slots(&placement),
+            last_absolute: AtomicU64::new(0),
+        });
+        handles.counters.insert(key.clone(), handle.clone());
+        handle
+    }
+
+    fn gauge(&self, key: &Key) -> Arc<GaugeHandle> {
+        let mut handles = lock(&self.handles);
+        if let Some(handle) = handles.gauges.get(key) {
+            return handle.clone();
+        }
+        let placement = self.placement(key, None);
+        let handle = Arc::new(GaugeHandle { bits: AtomicU64::new(GAUGE_UNSET), slots: self.slots(&placement) });
+        handles.gauges.insert(key.clone(), handle.clone());
+        handle
+    }
+
+    fn histogram(&self, key: &Key) -> Arc<HistogramHandle> {
+        let mut handles = lock(&self.handles);
+        if let Some(handle) = handles.histograms.get(key) {
+            return handle.clone();
+        }
+        let slots = HISTOGRAM_STATS.iter().map(|suffix| self.slots(&self.placement(key, Some(suffix)))).collect();
+        let handle = Arc::new(HistogramHandle { samples: Mutex::new(Vec::new()), slots });
+        handles.histograms.insert(key.clone(), handle.clone());
+        handle
+    }
+
+    /// Sets the gauges' current values and the histograms' summaries, before the sums are taken.
+    fn before_snapshot(&self) {
+        let handles = lock(&self.handles);
+        let mut exact: FastMap<u32, f64> = FastMap::default();
+        for gauge in handles.gauges.values() {
+            let bits = gauge.bits.load(Ordering::Relaxed);
+            if bits != GAUGE_UNSET {
+                for &slot in &gauge.slots {
+                    *exact.entry(slot).or_insert(0.0) += f64::from_bits(bits);
+                }
+            }
+        }
+        // Each slot's samples: a specific's slot gets its handles' samples, a base slot
+        // every sample of its group.
+        let mut samples_by_slot: FastMap<u32, Vec<f64>> = FastMap::default();
+        let mut slots_of_stat: Vec<Vec<u32>> = vec![Vec::new(); HISTOGRAM_STATS.len()];
+        for histogram in handles.histograms.values() {
+            let samples = std::mem::take(&mut *lock(&histogram.samples));
+            for (i, slots) in histogram.slots.iter().enumerate() {
+                for &slot in slots {
+                    samples_by_slot.entry(slot).or_default().extend_from_slice(&samples);
+                    slots_of_stat[i].push(slot);
+                }
+            }
+        }
+        for (i, slots) in slots_of_stat.iter_mut().enumerate() {
+            slots.sort_unstable();
+            slots.dedup();
+            for &slot in slots.iter() {
+                let samples = samples_by_slot.get_mut(&slot).map(std::mem::take).unwrap_or_default();
+                if samples.is_empty() {
+                    continue;
+                }
+                exact.insert(slot, summarise(&samples, HISTOGRAM_STATS[i]));
+            }
+        }
+        drop(handles);
+        for (slot, value) in exact {
+            set_slot_exactly(&self.connection, slot, value);
+        }
+    }
+}
+
+/// One statistic of a non-empty set of samples.
+fn summarise(samples: &[f64], stat: &str) -> f64 {
+    let count = samples.len() as f64;
+    let sum: f64 = samples.iter().sum();
+    let percentile = |p: f64| {
+        let mut sorted = samples.to_vec();
+        sorted.sort_unstable_by(f64::total_cmp);
+        // Nearest rank.
+        let rank = ((p * count).ceil() as usize).clamp(1, sorted.len());
+        sorted[rank - 1]
+    };
+    match stat {
+        "count" => count,
+        "sum" => sum,
+        "min" => samples.iter().copied().fold(f64::INFINITY, f64::min),
+        "max" => samples.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        "mean" => sum / count,
+        "p50" => percentile(0.50),
+        "p90" => percentile(0.90),
+        _ => percentile(0.99),
+    }
+}
+
+/// Which recorder, which kind of handle, which key hash: the thread cache's key.
+type CacheKey = (u64, u8, u64);
+
+thread_local! {
+    /// Handles this thread already looked up, so `counter!(..)` on a known key takes no lock.
+    static HANDLE_CACHE: RefCell<FastMap<CacheKey, Vec<(Key, CachedHandle)>>> = RefCell::new(FastMap::default());
+}
+
+#[derive(Clone)]
+enum CachedHandle {
+    Counter(Arc<CounterHandle>),
+    Gauge(Arc<GaugeHandle>),
+    Histogram(Arc<HistogramHandle>),
+}
+
+impl CollectdRecorder {
+    fn cached(&self, kind: u8, key: &Key, make: impl FnOnce() -> CachedHandle) -> CachedHandle {
+        let cache_key = (self.inner.id, kind, key.get_hash());
+        let hit = HANDLE_CACHE
+            .try_with(|cache| {
+                let cache = cache.try_borrow().ok()?;
+                cache.get(&cache_key)?.iter().find(|(k, _)| k == key).map(|(_, h)| h.clone())
+            })
+            .ok()
+            .flatten();
+        if let Some(handle) = hit {
+            return handle;
+        }
+        let handle = make();
+        let _ = HANDLE_CACHE.try_with(|cache| {
+            if let Ok(mut cache) = cache.try_borrow_mut() {
+                cache.entry(cache_key).or_default().push((key.clone(), handle.clone()));
+            }
+        });
+        handle
+    }
+}
+
+impl Recorder for CollectdRecorder {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        match self.cached(0, key, || CachedHandle::Counter(self.inner.counter(key))) {
+            CachedHandle::Counter(handle) => Counter::from_arc(handle),
+            _ => unreachable!("kind 0 caches counters"),
+        }
+    }
+
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        match self.cached(1, key, || CachedHandle::Gauge(self.inner.gauge(key))) {
+            CachedHandle::Gauge(handle) => Gauge::from_arc(handle),
+            _ => unreachable!("kind 1 caches gauges"),
+        }
+    }
+
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+        match self.cached(2, key, || CachedHandle::Histogram(self.inner.histogram(key))) {
+            CachedHandle::Histogram(handle) => Histogram::from_arc(handle),
+            _ => unreachable!("kind 2 caches histograms"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_split_into_category_and_stat() {
+        assert_eq!(split_name("coin_stats.flips", "metrics"), ("coin_stats", "flips"));
+        assert_eq!(split_name("a.b.c", "metrics"), ("a", "b.c"));
+        assert_eq!(split_name("http_requests_total", "metrics"), ("http", "requests_total"));
+        assert_eq!(split_name("uptime", "metrics"), ("metrics", "uptime"));
+        assert_eq!(split_name("_x", "metrics"), ("metrics", "_x"));
+    }
+
+    #[test]
+    fn labels_become_specifics() {
+        let key =
+            Key::from_parts("x", vec![metrics::Label::new("specific", "heads"), metrics::Label::new("code", "200")]);
+        assert_eq!(label_specifics(&key), vec!["heads".to_string(), "code_200".to_string()]);
+    }
+
+    #[test]
+    fn summaries() {
+        let samples: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(summarise(&samples, "count"), 100.0);
+        assert_eq!(summarise(&samples, "sum"), 5050.0);
+        assert_eq!(summarise(&samples, "min"), 1.0);
+        assert_eq!(summarise(&samples, "max"), 100.0);
+        assert_eq!(summarise(&samples, "mean"), 50.5);
+        assert_eq!(summarise(&samples, "p50"), 50.0);
+        assert_eq!(summarise(&samples, "p90"), 90.0);
+        assert_eq!(summarise(&samples, "p99"), 99.0);
+        assert_eq!(summarise(&[7.0], "p99"), 7.0);
+    }
+}
