@@ -5,8 +5,9 @@
 
 SHELL := /bin/bash
 CARGO ?= cargo
-# collectd-core: a real collectd 5.12 for the interop tests; rrdtool: files and graphs.
-DEBIAN_PACKAGES := collectd-core rrdtool
+# collectd-core: a real collectd 5.12 for the interop tests; rrdtool: files and graphs;
+# chromium + chromium-driver: the web interface's browser tests.
+DEBIAN_PACKAGES := collectd-core rrdtool chromium chromium-driver
 
 .PHONY: deps lint test bench fuzz
 

@@ -113,8 +113,21 @@ impl Transport {
         }
         let socket = destination.socket.as_ref().expect("opened above");
         let mut failed = false;
+        let mut refused = false;
         for datagram in datagrams {
-            match socket.send(datagram) {
+            let mut result = socket.send(datagram);
+            if let Err(error) = &result
+                && error.kind() == io::ErrorKind::ConnectionRefused
+            {
+                // The ICMP "port unreachable" of an earlier datagram, reported by this
+                // send, which did not go out: count the lost one, and send this one again,
+                // as the server may be back.
+                counters.send_errors.fetch_add(1, Ordering::Relaxed);
+                destination.failures.failed(&name, "collectd refused a datagram at", error);
+                refused = true;
+                result = socket.send(datagram);
+            }
+            match result {
                 Ok(sent) => {
                     counters.packets_sent.fetch_add(1, Ordering::Relaxed);
                     counters.bytes_sent.fetch_add(sent as u64, Ordering::Relaxed);
@@ -126,12 +139,15 @@ impl Transport {
                 }
             }
         }
-        if failed {
+        if failed || refused {
             // Resolve the name again next time: the server may have moved.
             destination.resolved_at = None;
-        } else {
+        }
+        if !failed {
             counters.value_lists_sent.fetch_add(value_lists, Ordering::Relaxed);
-            destination.failures.succeeded(&name);
+            if !refused {
+                destination.failures.succeeded(&name);
+            }
         }
     }
 }

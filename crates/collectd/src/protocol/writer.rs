@@ -142,7 +142,7 @@ pub enum EncodeError {
     /// The value list does not fit in what is left of this packet: finish the packet
     /// and write the value list into the next one.
     PacketFull,
-    /// The value list does not fit even in an empty packet.
+    /// The value list (or notification) does not fit even in an empty packet.
     TooLarge {
         /// Bytes it needs.
         needed: usize,
@@ -191,7 +191,7 @@ impl fmt::Display for EncodeError {
         match self {
             EncodeError::PacketFull => f.write_str("the packet is full; start a new one"),
             EncodeError::TooLarge { needed, capacity } => {
-                write!(f, "the value list needs {needed} bytes but a packet holds only {capacity}")
+                write!(f, "the value list or notification needs {needed} bytes but a packet holds only {capacity}")
             }
             EncodeError::StringTooLong { field, len } => {
                 let max = if *field == Field::Message { MAX_MESSAGE_LEN } else { MAX_NAME_LEN };
@@ -525,6 +525,11 @@ pub fn encode_notification(notification: &Notification<'_>, options: &WriterOpti
         }
     }
     put_string(&mut buf, part::MESSAGE, &n.message);
-    // At most 12 + 12 + 5 × 132 + 260 bytes: always within the smallest packet size.
+    // At most 12 + 12 + 5 × 132 + 260 = 944 bytes, but a 64-byte username makes the
+    // sealing add up to 106: over the smallest packet size.
+    let capacity = options.payload_capacity();
+    if buf.len() > capacity {
+        return Err(EncodeError::TooLarge { needed: buf.len(), capacity });
+    }
     seal(&buf, &options.security)
 }
