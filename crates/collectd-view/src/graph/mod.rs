@@ -1,0 +1,733 @@
+//! The graph model and its translation into `rrdtool graph` / `xport` arguments. Pure: no
+//! I/O, no clock, no process; the same [`Graph`] gives the same argv every time.
+//!
+//! A [`Graph`] is a list of [`Series`] (each one or more [`Source`]s: file, data source),
+//! a [`Kind`] saying how to draw them, a time range (rrdtool's at-style times), a size, a
+//! [`Format`], a title and a vertical label.
+//!
+//! - [`Kind::Band`]: per series a min–max band (from the MIN and MAX archives) under the
+//!   average line; legend with min, average, max, last.
+//! - [`Kind::Lines`]: one average line per series.
+//! - [`Kind::Stack`]: the series stacked with cumulative `ADDNAN` sums (a gap in every series
+//!   stays a gap; one missing series does not zero the others), optionally a total drawn
+//!   as a line above, and an "other" remainder `max(total − Σ series, 0)`.
+//!
+//! A series of several sources is their sum, average, minimum or maximum
+//! ([`Combine`]), ignoring unknown values (`ADDNAN`, `AVG`, `MINNAN`, `MAXNAN`): that is
+//! how hosts are summed or averaged.
+//!
+//! Variable names are generated (`s0`, `s0min`, `t`, …), never taken from names; paths and
+//! legends are escaped ([`escape`]); colours come from a hash of the label ([`color`]).
+
+pub mod color;
+pub mod escape;
+pub mod time;
+
+use std::path::PathBuf;
+
+/// Why a graph cannot be turned into arguments.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphError {
+    /// The graph has no series, or a series has no source.
+    #[error("graph {title:?} has nothing to draw: {what}")]
+    Empty {
+        /// The graph's title.
+        title: String,
+        /// What is empty.
+        what: String,
+    },
+    /// A data source name rrdtool would refuse (`[A-Za-z0-9_]{1,19}`).
+    #[error("invalid data source name {ds:?} in {file}")]
+    DataSource {
+        /// The DS name.
+        ds: String,
+        /// The file.
+        file: String,
+    },
+    /// A path that cannot be passed to rrdtool (not UTF-8, a newline, a trailing `\`).
+    #[error("unusable RRD path {0:?}")]
+    Path(String),
+    /// A text argument with control characters.
+    #[error("invalid {what}: {value:?} (control characters are not allowed)")]
+    Text {
+        /// Which argument.
+        what: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// A size out of range.
+    #[error("invalid size {width}x{height} (each must be 10..=10000 pixels)")]
+    Size {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+    },
+}
+
+/// An image format rrdtool can render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Format {
+    /// PNG.
+    #[default]
+    Png,
+    /// SVG.
+    Svg,
+}
+
+impl Format {
+    /// The name rrdtool's `--imgformat` takes.
+    pub fn rrdtool_name(self) -> &'static str {
+        match self {
+            Format::Png => "PNG",
+            Format::Svg => "SVG",
+        }
+    }
+
+    /// The file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Png => "png",
+            Format::Svg => "svg",
+        }
+    }
+
+    /// The MIME type.
+    pub fn mime(self) -> &'static str {
+        match self {
+            Format::Png => "image/png",
+            Format::Svg => "image/svg+xml",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "png" => Ok(Format::Png),
+            "svg" => Ok(Format::Svg),
+            _ => Err(format!("unknown format {s:?} (png or svg)")),
+        }
+    }
+}
+
+/// A consolidation function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cf {
+    /// `AVERAGE`.
+    Average,
+    /// `MIN`.
+    Min,
+    /// `MAX`.
+    Max,
+    /// `LAST`.
+    Last,
+}
+
+impl Cf {
+    /// rrdtool's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cf::Average => "AVERAGE",
+            Cf::Min => "MIN",
+            Cf::Max => "MAX",
+            Cf::Last => "LAST",
+        }
+    }
+}
+
+/// One data source of one RRD file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Source {
+    /// The RRD file (from the index, never from raw input).
+    pub file: PathBuf,
+    /// The data source name.
+    pub ds: String,
+}
+
+/// How the sources of a series are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Combine {
+    /// Their sum; unknown values are skipped (`ADDNAN`), all unknown gives unknown.
+    #[default]
+    Sum,
+    /// Their average over the known values (`AVG`).
+    Average,
+    /// Their minimum over the known values (`MINNAN`).
+    Min,
+    /// Their maximum over the known values (`MAXNAN`).
+    Max,
+}
+
+/// One drawn series: a label and the sources it is computed from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// The legend text (also the colour's seed).
+    pub label: String,
+    /// The sources; one for a plain series.
+    pub sources: Vec<Source>,
+    /// How several sources are combined.
+    pub combine: Combine,
+    /// The consolidation function of the line (`AVERAGE` unless told otherwise); bands
+    /// also read `MIN` and `MAX`.
+    pub cf: Cf,
+}
+
+impl Series {
+    /// A series of one source, drawn from the AVERAGE archives.
+    pub fn single(label: impl Into<String>, file: impl Into<PathBuf>, ds: impl Into<String>) -> Self {
+        Series {
+            label: label.into(),
+            sources: vec![Source { file: file.into(), ds: ds.into() }],
+            combine: Combine::Sum,
+            cf: Cf::Average,
+        }
+    }
+
+    /// A series combining several sources.
+    pub fn combined(label: impl Into<String>, sources: Vec<Source>, combine: Combine) -> Self {
+        Series { label: label.into(), sources, combine, cf: Cf::Average }
+    }
+}
+
+/// How a graph draws its series.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    /// Per series: a min–max band and the average line.
+    Band,
+    /// Per series: one line.
+    Lines,
+    /// The series stacked; `total` drawn as a line above; `remainder` adds an "other" area
+    /// for what the total has beyond the stacked series.
+    Stack {
+        /// The total (e.g. the base series of a stat), drawn as a line.
+        total: Option<Series>,
+        /// Whether to draw `max(total − Σ series, 0)` as an "other" area on top.
+        remainder: bool,
+    },
+}
+
+/// Whether to add `reduce=MIN`/`reduce=MAX` to the band's DEFs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reduce {
+    /// When the span is longer than the graph's width times [`Graph::step_hint`] (several
+    /// rows per pixel), or unknown.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// A graph: series, kind, time range, size, format and texts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Graph {
+    /// What to draw.
+    pub series: Vec<Series>,
+    /// How to draw it.
+    pub kind: Kind,
+    /// Start time, at-style (`end-1d`, `-3600`, epoch seconds).
+    pub start: String,
+    /// End time, at-style (`now`).
+    pub end: String,
+    /// Width of the plot area in pixels.
+    pub width: u32,
+    /// Height of the plot area in pixels.
+    pub height: u32,
+    /// Image format.
+    pub format: Format,
+    /// Title (empty for none).
+    pub title: String,
+    /// Vertical label (empty for none).
+    pub vertical_label: String,
+    /// rrdcached address: rrdtool flushes the files there before reading (`--daemon`).
+    pub daemon: Option<String>,
+    /// `-Z`: a missing file or DS becomes a gap instead of an error.
+    pub missing_as_gap: bool,
+    /// `reduce=` on band DEFs.
+    pub reduce: Reduce,
+    /// The files' step in seconds, for [`Reduce::Auto`] (collectd's default: 10).
+    pub step_hint: u32,
+}
+
+impl Graph {
+    /// A graph of `series` drawn as `kind` over the last day, 800×300 PNG.
+    pub fn new(kind: Kind, series: Vec<Series>) -> Self {
+        Graph {
+            series,
+            kind,
+            start: "end-1d".into(),
+            end: "now".into(),
+            width: 800,
+            height: 300,
+            format: Format::Png,
+            title: String::new(),
+            vertical_label: String::new(),
+            daemon: None,
+            missing_as_gap: false,
+            reduce: Reduce::Auto,
+            step_hint: 10,
+        }
+    }
+
+    /// The arguments of `rrdtool graph FILE` after FILE: options, then elements.
+    pub fn args(&self) -> Result<Vec<String>, GraphError> {
+        let mut out = self.options()?;
+        out.push("--imgformat".into());
+        out.push(self.format.rrdtool_name().into());
+        if !self.title.is_empty() {
+            out.push("--title".into());
+            out.push(self.title.clone());
+        }
+        if !self.vertical_label.is_empty() {
+            out.push("--vertical-label".into());
+            out.push(self.vertical_label.clone());
+        }
+        if self.missing_as_gap {
+            out.push("--use-nan-for-all-missing-data".into());
+        }
+        Builder::new(self).elements(&mut out)?;
+        Ok(out)
+    }
+
+    /// The full command: `rrdtool graph OUTPUT args…` (`OUTPUT` `-` writes to stdout).
+    pub fn command(&self, output: &str) -> Result<Vec<String>, GraphError> {
+        let mut argv = vec!["rrdtool".to_owned(), "graph".to_owned(), output.to_owned()];
+        argv.extend(self.args()?);
+        Ok(argv)
+    }
+
+    /// [`Graph::command`], quoted for a POSIX shell.
+    pub fn shell_command(&self, output: &str) -> Result<String, GraphError> {
+        Ok(escape::shell_line(&self.command(output)?))
+    }
+
+    /// The arguments of `rrdtool xport` returning, per series, the values the graph draws
+    /// (the average line, the stack's individual series, then the total), as JSON with
+    /// timestamps.
+    pub fn xport_args(&self) -> Result<Vec<String>, GraphError> {
+        let mut out = self.options()?;
+        // xport has no size: keep --start/--end (and --daemon), drop --width/--height.
+        out.drain(4..8);
+        out.push("--json".into());
+        out.push("--showtime".into());
+        let mut b = Builder::new(self);
+        b.validate()?;
+        let mut vnames = Vec::new();
+        for (i, s) in self.series.iter().enumerate() {
+            let v = b.def_series(&format!("s{i}"), s, s.cf, false);
+            vnames.push((v, s.label.clone()));
+        }
+        if let Kind::Stack { total: Some(total), .. } = &self.kind {
+            let v = b.def_series("t", total, total.cf, false);
+            vnames.push((v, total.label.clone()));
+        }
+        out.append(&mut b.out);
+        for (v, label) in vnames {
+            out.push(format!("XPORT:{v}:{}", escape::legend(&label)));
+        }
+        Ok(out)
+    }
+
+    fn options(&self) -> Result<Vec<String>, GraphError> {
+        if !(10..=10_000).contains(&self.width) || !(10..=10_000).contains(&self.height) {
+            return Err(GraphError::Size { width: self.width, height: self.height });
+        }
+        text("start time", &self.start)?;
+        text("end time", &self.end)?;
+        if self.start.trim().is_empty() || self.end.trim().is_empty() {
+            return Err(GraphError::Text { what: "time range", value: format!("{}..{}", self.start, self.end) });
+        }
+        text("title", &self.title)?;
+        text("vertical label", &self.vertical_label)?;
+        let mut out = vec![
+            "--start".to_owned(),
+            self.start.clone(),
+            "--end".to_owned(),
+            self.end.clone(),
+            "--width".to_owned(),
+            self.width.to_string(),
+            "--height".to_owned(),
+            self.height.to_string(),
+        ];
+        if let Some(d) = &self.daemon {
+            text("rrdcached address", d)?;
+            out.push("--daemon".into());
+            out.push(d.clone());
+        }
+        Ok(out)
+    }
+
+    fn long_span(&self) -> bool {
+        match self.reduce {
+            Reduce::Always => true,
+            Reduce::Never => false,
+            Reduce::Auto => match time::span(&self.start, &self.end) {
+                Some(span) => span > i64::from(self.width) * i64::from(self.step_hint.max(1)),
+                None => true,
+            },
+        }
+    }
+}
+
+fn text(what: &'static str, value: &str) -> Result<(), GraphError> {
+    if value.chars().any(char::is_control) {
+        return Err(GraphError::Text { what, value: value.to_owned() });
+    }
+    Ok(())
+}
+
+fn valid_ds(ds: &str) -> bool {
+    (1..=19).contains(&ds.len()) && ds.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Legend value formats: min, average, max, last.
+const GPRINT_FORMAT: &str = "%8.2lf%s";
+
+/// Accumulates elements for one graph.
+struct Builder<'g> {
+    graph: &'g Graph,
+    out: Vec<String>,
+    label_width: usize,
+}
+
+impl<'g> Builder<'g> {
+    fn new(graph: &'g Graph) -> Self {
+        let mut label_width = graph.series.iter().map(|s| s.label.chars().count()).max().unwrap_or(0);
+        if let Kind::Stack { total: Some(t), remainder } = &graph.kind {
+            label_width = label_width.max(t.label.chars().count());
+            if *remainder {
+                label_width = label_width.max(OTHER.len());
+            }
+        }
+        Builder { graph, out: Vec::new(), label_width }
+    }
+
+    fn validate(&self) -> Result<(), GraphError> {
+        let g = self.graph;
+        let mut all: Vec<&Series> = g.series.iter().collect();
+        if let Kind::Stack { total: Some(t), .. } = &g.kind {
+            all.push(t);
+        }
+        if g.series.is_empty() {
+            return Err(GraphError::Empty { title: g.title.clone(), what: "no series".into() });
+        }
+        for s in all {
+            text("legend", &s.label)?;
+            if s.sources.is_empty() {
+                return Err(GraphError::Empty {
+                    title: g.title.clone(),
+                    what: format!("series {:?} has no source", s.label),
+                });
+            }
+            for src in &s.sources {
+                let path = src.file.to_str().ok_or_else(|| GraphError::Path(src.file.display().to_string()))?;
+                if path.is_empty() || path.ends_with('\\') || path.chars().any(char::is_control) {
+                    return Err(GraphError::Path(path.to_owned()));
+                }
+                if !valid_ds(&src.ds) {
+                    return Err(GraphError::DataSource { ds: src.ds.clone(), file: path.to_owned() });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Emits the DEFs (and a combining CDEF) for `series` under the name `name`; returns
+    /// the vname holding the series.
+    fn def_series(&mut self, name: &str, series: &Series, cf: Cf, reduce: bool) -> String {
+        let reduce =
+            if reduce && matches!(cf, Cf::Min | Cf::Max) { format!(":reduce={}", cf.name()) } else { String::new() };
+        let def = |vname: &str, src: &Source| {
+            format!(
+                "DEF:{vname}={}:{}:{}{reduce}",
+                escape::field(src.file.to_str().unwrap_or_default()),
+                src.ds,
+                cf.name()
+            )
+        };
+        if let [only] = series.sources.as_slice() {
+            self.out.push(def(name, only));
+            return name.to_owned();
+        }
+        let parts: Vec<String> = (0..series.sources.len()).map(|j| format!("{name}_{j}")).collect();
+        for (v, src) in parts.iter().zip(&series.sources) {
+            self.out.push(def(v, src));
+        }
+        let rpn = match series.combine {
+            Combine::Sum => chain(&parts, "ADDNAN"),
+            Combine::Min => chain(&parts, "MINNAN"),
+            Combine::Max => chain(&parts, "MAXNAN"),
+            Combine::Average => format!("{},{},AVG", parts.join(","), parts.len()),
+        };
+        self.out.push(format!("CDEF:{name}={rpn}"));
+        name.to_owned()
+    }
+
+    fn padded(&self, label: &str) -> String {
+        let n = label.chars().count();
+        let pad = self.label_width.saturating_sub(n);
+        escape::legend(&format!("{label}{}", " ".repeat(pad)))
+    }
+
+    /// The legend header naming the value columns.
+    fn header(&mut self) {
+        let pad = " ".repeat(self.label_width + 2);
+        self.out.push(format!("COMMENT:{pad}{:>10}{:>10}{:>10}{:>10}\\l", "Minimum", "Average", "Maximum", "Last"));
+    }
+
+    /// Emits VDEFs and GPRINTs for min (of `min`), average and last (of `avg`), max (of
+    /// `max`).
+    fn values(&mut self, min: &str, avg: &str, max: &str) {
+        self.out.push(format!("VDEF:{avg}vmin={min},MINIMUM"));
+        self.out.push(format!("VDEF:{avg}vavg={avg},AVERAGE"));
+        self.out.push(format!("VDEF:{avg}vmax={max},MAXIMUM"));
+        self.out.push(format!("VDEF:{avg}vlast={avg},LAST"));
+        for (v, end) in [("vmin", ""), ("vavg", ""), ("vmax", ""), ("vlast", "\\l")] {
+            self.out.push(format!("GPRINT:{avg}{v}:{GPRINT_FORMAT}{end}"));
+        }
+    }
+
+    fn elements(mut self, out: &mut Vec<String>) -> Result<(), GraphError> {
+        self.validate()?;
+        let g = self.graph;
+        match &g.kind {
+            Kind::Band => self.band(),
+            Kind::Lines => self.lines(),
+            Kind::Stack { total, remainder } => self.stack(total.as_ref(), *remainder),
+        }
+        out.append(&mut self.out);
+        Ok(())
+    }
+
+    fn band(&mut self) {
+        let reduce = self.graph.long_span();
+        let mut drawn = Vec::new();
+        for (i, s) in self.graph.series.iter().enumerate() {
+            let avg = self.def_series(&format!("s{i}"), s, s.cf, false);
+            let min = self.def_series(&format!("s{i}min"), s, Cf::Min, reduce);
+            let max = self.def_series(&format!("s{i}max"), s, Cf::Max, reduce);
+            self.out.push(format!("CDEF:s{i}rng={max},{min},-"));
+            drawn.push((i, avg, min, max, color::for_name(&s.label)));
+        }
+        for (i, _, min, _, c) in &drawn {
+            self.out.push(format!("AREA:{min}"));
+            self.out.push(format!("AREA:s{i}rng#{}::STACK", c.lighten(0.6).hex()));
+        }
+        self.header();
+        for (i, avg, min, max, c) in drawn {
+            let label = self.padded(&self.graph.series[i].label);
+            self.out.push(format!("LINE1:{avg}#{}:{}", c.hex(), legend_field(&label)));
+            self.values(&min, &avg, &max);
+        }
+    }
+
+    fn lines(&mut self) {
+        let mut drawn = Vec::new();
+        for (i, s) in self.graph.series.iter().enumerate() {
+            let v = self.def_series(&format!("s{i}"), s, s.cf, false);
+            drawn.push((i, v, color::for_name(&s.label)));
+        }
+        self.header();
+        for (i, v, c) in drawn {
+            let label = self.padded(&self.graph.series[i].label);
+            self.out.push(format!("LINE1:{v}#{}:{}", c.hex(), legend_field(&label)));
+            self.values(&v, &v, &v);
+        }
+    }
+
+    fn stack(&mut self, total: Option<&Series>, remainder: bool) {
+        let mut parts = Vec::new();
+        for (i, s) in self.graph.series.iter().enumerate() {
+            parts.push(self.def_series(&format!("s{i}"), s, s.cf, false));
+        }
+        let total_v = total.map(|t| self.def_series("t", t, t.cf, false));
+        // Cumulative sums: c_i = s_0 + … + s_i, unknown values skipped.
+        let mut cums = Vec::new();
+        for (i, p) in parts.iter().enumerate() {
+            let rpn = match cums.last() {
+                None => p.clone(),
+                Some(prev) => format!("{prev},{p},ADDNAN"),
+            };
+            self.out.push(format!("CDEF:c{i}={rpn}"));
+            cums.push(format!("c{i}"));
+        }
+        let rest = match (&total_v, remainder) {
+            (Some(t), true) => {
+                let top = cums.last().cloned().unwrap_or_default();
+                self.out.push(format!("CDEF:rest={t},{top},UN,0,{top},IF,-,0,MAX"));
+                self.out.push(format!("CDEF:crest={top},rest,ADDNAN"));
+                Some(())
+            }
+            _ => None,
+        };
+        self.header();
+        // Draw from the top down so that each area covers only its own band.
+        if rest.is_some() {
+            let c = color::Rgb(0x99, 0x99, 0x99);
+            let label = self.padded(OTHER);
+            self.out.push(format!("AREA:crest#{}:{}", c.lighten(0.5).hex(), legend_field(&label)));
+            self.out.push(format!("LINE1:crest#{}", c.hex()));
+            self.values("rest", "rest", "rest");
+        }
+        for i in (0..parts.len()).rev() {
+            let s = &self.graph.series[i];
+            let c = color::for_name(&s.label);
+            let label = self.padded(&s.label);
+            self.out.push(format!("AREA:c{i}#{}:{}", c.lighten(0.45).hex(), legend_field(&label)));
+            self.out.push(format!("LINE1:c{i}#{}", c.hex()));
+            let v = parts[i].clone();
+            self.values(&v, &v, &v);
+        }
+        if let (Some(t), Some(total)) = (total_v, total) {
+            let label = self.padded(&total.label);
+            self.out.push(format!("LINE2:{t}#000000:{}", legend_field(&label)));
+            self.values(&t, &t, &t);
+        }
+    }
+}
+
+/// The label of the stack's remainder.
+pub const OTHER: &str = "other";
+
+/// A legend as the last field of a LINE/AREA: with an explicit `legend=` key when it
+/// contains `=`, which rrdtool would otherwise read as `key=value`.
+fn legend_field(escaped: &str) -> String {
+    if escaped.contains('=') { format!("legend={escaped}") } else { escaped.to_owned() }
+}
+
+fn chain(parts: &[String], op: &str) -> String {
+    let mut rpn = parts[0].clone();
+    for p in &parts[1..] {
+        rpn.push(',');
+        rpn.push_str(p);
+        rpn.push(',');
+        rpn.push_str(op);
+    }
+    rpn
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn band() -> Graph {
+        let mut g = Graph::new(Kind::Band, vec![Series::single("flips", "/d/h/any/gauge-c-flips.rrd", "value")]);
+        g.start = "end-1h".into();
+        g
+    }
+
+    #[test]
+    fn band_argv() {
+        let args = band().args().unwrap();
+        assert_eq!(
+            args,
+            [
+                "--start",
+                "end-1h",
+                "--end",
+                "now",
+                "--width",
+                "800",
+                "--height",
+                "300",
+                "--imgformat",
+                "PNG",
+                "DEF:s0=/d/h/any/gauge-c-flips.rrd:value:AVERAGE",
+                "DEF:s0min=/d/h/any/gauge-c-flips.rrd:value:MIN",
+                "DEF:s0max=/d/h/any/gauge-c-flips.rrd:value:MAX",
+                "CDEF:s0rng=s0max,s0min,-",
+                "AREA:s0min",
+                &format!("AREA:s0rng#{}::STACK", color::for_name("flips").lighten(0.6).hex()),
+                "COMMENT:          Minimum   Average   Maximum      Last\\l",
+                &format!("LINE1:s0#{}:flips", color::for_name("flips").hex()),
+                "VDEF:s0vmin=s0min,MINIMUM",
+                "VDEF:s0vavg=s0,AVERAGE",
+                "VDEF:s0vmax=s0max,MAXIMUM",
+                "VDEF:s0vlast=s0,LAST",
+                "GPRINT:s0vmin:%8.2lf%s",
+                "GPRINT:s0vavg:%8.2lf%s",
+                "GPRINT:s0vmax:%8.2lf%s",
+                "GPRINT:s0vlast:%8.2lf%s\\l",
+            ]
+        );
+    }
+
+    #[test]
+    fn long_spans_reduce_the_band() {
+        let mut g = band();
+        g.start = "end-1w".into();
+        let args = g.args().unwrap();
+        assert!(args.contains(&"DEF:s0min=/d/h/any/gauge-c-flips.rrd:value:MIN:reduce=MIN".to_owned()));
+        assert!(args.contains(&"DEF:s0max=/d/h/any/gauge-c-flips.rrd:value:MAX:reduce=MAX".to_owned()));
+    }
+
+    #[test]
+    fn escapes_paths_and_legends() {
+        let mut g = Graph::new(Kind::Lines, vec![Series::single("a:b=c", "/d/we:ird/x.rrd", "value")]);
+        g.title = "it's a title".into();
+        let args = g.args().unwrap();
+        assert!(args.contains(&"DEF:s0=/d/we\\:ird/x.rrd:value:AVERAGE".to_owned()));
+        assert!(args.iter().any(|a| a.starts_with("LINE1:s0#") && a.ends_with(":legend=a\\:b=c")));
+        let sh = g.shell_command("-").unwrap();
+        assert!(sh.contains("'it'\\''s a title'"));
+    }
+
+    #[test]
+    fn refuses_bad_input() {
+        let g = Graph::new(Kind::Lines, vec![]);
+        assert!(matches!(g.args(), Err(GraphError::Empty { .. })));
+        let g = Graph::new(Kind::Lines, vec![Series::single("x", "/a.rrd", "no-dash")]);
+        assert!(matches!(g.args(), Err(GraphError::DataSource { .. })));
+        let g = Graph::new(Kind::Lines, vec![Series::single("x", "/a\n.rrd", "v")]);
+        assert!(matches!(g.args(), Err(GraphError::Path(_))));
+        let mut g = Graph::new(Kind::Lines, vec![Series::single("x", "/a.rrd", "v")]);
+        g.start = "now\n".into();
+        assert!(matches!(g.args(), Err(GraphError::Text { .. })));
+        g.start = "end-1d".into();
+        g.width = 1;
+        assert!(matches!(g.args(), Err(GraphError::Size { .. })));
+    }
+
+    #[test]
+    fn combined_sources() {
+        let srcs = |n: usize| {
+            (0..n).map(|i| Source { file: format!("/h{i}.rrd").into(), ds: "value".into() }).collect::<Vec<_>>()
+        };
+        let g = Graph::new(Kind::Lines, vec![Series::combined("sum", srcs(3), Combine::Sum)]);
+        let args = g.args().unwrap();
+        assert!(args.contains(&"CDEF:s0=s0_0,s0_1,ADDNAN,s0_2,ADDNAN".to_owned()));
+        let g = Graph::new(Kind::Lines, vec![Series::combined("avg", srcs(2), Combine::Average)]);
+        assert!(g.args().unwrap().contains(&"CDEF:s0=s0_0,s0_1,2,AVG".to_owned()));
+    }
+
+    #[test]
+    fn stack_uses_addnan_and_remainder() {
+        let g = Graph::new(
+            Kind::Stack { total: Some(Series::single("flips", "/b.rrd", "value")), remainder: true },
+            vec![Series::single("heads", "/h.rrd", "value"), Series::single("tails", "/t.rrd", "value")],
+        );
+        let args = g.args().unwrap();
+        for want in
+            ["CDEF:c0=s0", "CDEF:c1=c0,s1,ADDNAN", "CDEF:rest=t,c1,UN,0,c1,IF,-,0,MAX", "CDEF:crest=c1,rest,ADDNAN"]
+        {
+            assert!(args.contains(&want.to_owned()), "{want} missing from {args:?}");
+        }
+        let tails = args.iter().position(|a| a.starts_with("AREA:c1#")).unwrap();
+        let heads = args.iter().position(|a| a.starts_with("AREA:c0#")).unwrap();
+        assert!(tails < heads, "top of the stack is drawn first");
+        assert!(args.iter().any(|a| a.starts_with("LINE2:t#000000:flips")));
+        assert!(!args.iter().any(|a| a.contains("UN,0,s0,IF") || a.contains(",0,s")), "no unknown-as-zero");
+    }
+
+    #[test]
+    fn xport_args() {
+        let args = band().xport_args().unwrap();
+        assert_eq!(
+            &args[4..],
+            ["--json", "--showtime", "DEF:s0=/d/h/any/gauge-c-flips.rrd:value:AVERAGE", "XPORT:s0:flips"]
+        );
+    }
+}

@@ -1,0 +1,637 @@
+//! The index of a collectd DataDir: hosts → plugin directories → RRD files, with the
+//! original module's names (`any/gauge-CATEGORY[-SPECIFIC]-STAT`) read as
+//! category / specific / stat.
+//!
+//! # Design
+//!
+//! - An [`Index`] holds an immutable [`Snapshot`] behind an `Arc`; readers take the current
+//!   snapshot without any I/O ([`Index::snapshot`]), so a request never walks the disk.
+//! - [`Index::refresh`] rescans *incrementally*: it stats the DataDir, each host directory
+//!   and each plugin directory, and lists again only the directories whose mtime changed
+//!   (adding or removing a file changes its directory's mtime; updating an RRD does not).
+//!   Unchanged subtrees are shared with the previous snapshot. [`Index::refresh_if_stale`]
+//!   does this at most once per minimum interval, and [`Index::spawn_refresher`] runs it in
+//!   a background thread.
+//! - Data sources are read lazily from each file's header ([`header`]), not at scan time,
+//!   and cached by path and file size (an RRD's size changes only when its structure does).
+//!   Reading a header is one `open` and one 4 KiB `read`; no process is spawned. The
+//!   layout is architecture-dependent, so an unknown layout is an error the caller can
+//!   answer with `rrdtool info` (see [`crate::rrdtool::Pool::info`]).
+//! - Names are never dropped: a file of plugin `any`, type `gauge` whose type instance is
+//!   not `CATEGORY-STAT` or `CATEGORY-SPECIFIC-STAT` is listed as it is
+//!   ([`ModuleTree::unparsed`]), and so is every file of every other plugin.
+
+pub mod header;
+pub mod names;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+pub use header::{Archive, DataSource, HeaderError, RrdHeader};
+pub use names::Meaning;
+
+/// How close to the scan time a directory's mtime may be and still be trusted: a
+/// directory modified within this window of the previous listing is listed again, so that
+/// a file created in the same clock tick as the listing is not missed.
+const SETTLE: Duration = Duration::from_secs(2);
+
+/// Why the index could not be built or a header not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// The DataDir itself cannot be read.
+    #[error("cannot read data directory {path}: {source}")]
+    DataDir {
+        /// The DataDir.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The DataDir exists but is not a directory.
+    #[error("data directory {0} is not a directory")]
+    NotADirectory(PathBuf),
+    /// A file's header could not be read.
+    #[error("{path}: {source}")]
+    Header {
+        /// The RRD file.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: HeaderError,
+    },
+}
+
+/// collectd's identifier of one RRD file: `host/plugin[-pinst]/type[-tinst]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Identifier {
+    /// The host directory's name.
+    pub host: String,
+    /// The plugin (plugin directory up to its first `-`).
+    pub plugin: String,
+    /// The plugin instance (after the first `-`), if any.
+    pub plugin_instance: Option<String>,
+    /// The type (file name up to its first `-`).
+    pub type_: String,
+    /// The type instance (after the first `-`), if any.
+    pub type_instance: Option<String>,
+}
+
+impl std::fmt::Display for Identifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.host, self.plugin)?;
+        if let Some(pi) = &self.plugin_instance {
+            write!(f, "-{pi}")?;
+        }
+        write!(f, "/{}", self.type_)?;
+        if let Some(ti) = &self.type_instance {
+            write!(f, "-{ti}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One RRD file found in the DataDir.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RrdFile {
+    /// Its collectd identifier, as read from the directory and file names.
+    pub id: Identifier,
+    /// Its path (the DataDir joined with names read from the directory listing).
+    pub path: PathBuf,
+    /// The original module's meaning, for `any/gauge-…` files whose names parse.
+    pub meaning: Option<Meaning>,
+}
+
+/// The original module's statistics under one `any[-INSTANCE]` directory.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModuleTree {
+    /// Categories by name.
+    pub categories: BTreeMap<String, Category>,
+    /// Files of this directory whose names are not the module's (listed as they are).
+    pub unparsed: Vec<Arc<RrdFile>>,
+}
+
+/// One category (a counter of the original module).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Category {
+    /// Stats by name.
+    pub stats: BTreeMap<String, Stat>,
+}
+
+/// One stat of a category: the base (sum) series and one series per specific.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stat {
+    /// The base series (`CATEGORY-STAT`), the sum over all records.
+    pub base: Option<Arc<RrdFile>>,
+    /// The specifics' series (`CATEGORY-SPECIFIC-STAT`) by specific.
+    pub specifics: BTreeMap<String, Arc<RrdFile>>,
+}
+
+/// One plugin directory of a host: `plugin[-instance]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginDir {
+    /// The directory name as on disk.
+    pub dir_name: String,
+    /// The plugin (up to the first `-`).
+    pub plugin: String,
+    /// The plugin instance (after the first `-`).
+    pub instance: Option<String>,
+    /// The directory.
+    pub path: PathBuf,
+    /// RRD files by file name without `.rrd` (`type[-instance]`).
+    pub files: BTreeMap<String, Arc<RrdFile>>,
+    /// For plugin `any`: the original module's statistics.
+    pub module: Option<ModuleTree>,
+    mtime: Option<SystemTime>,
+    listed_at: SystemTime,
+}
+
+/// One host directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Host {
+    /// The host name (the directory name).
+    pub name: String,
+    /// The directory.
+    pub path: PathBuf,
+    /// Plugin directories by directory name.
+    pub plugins: BTreeMap<String, Arc<PluginDir>>,
+    mtime: Option<SystemTime>,
+    listed_at: SystemTime,
+}
+
+/// An immutable view of the DataDir at one moment.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The DataDir (absolute when it could be made so).
+    pub data_dir: PathBuf,
+    /// Hosts by name.
+    pub hosts: BTreeMap<String, Arc<Host>>,
+    /// When the scan that produced this snapshot started.
+    pub scanned_at: SystemTime,
+    /// How long that scan took.
+    pub scan_duration: Duration,
+    /// How many directories were listed again by that scan (the rest were reused).
+    pub relisted_dirs: usize,
+    mtime: Option<SystemTime>,
+}
+
+impl Snapshot {
+    /// Every RRD file, in host / plugin directory / file name order.
+    pub fn files(&self) -> impl Iterator<Item = &Arc<RrdFile>> {
+        self.hosts.values().flat_map(|h| h.plugins.values()).flat_map(|p| p.files.values())
+    }
+
+    /// Number of RRD files.
+    pub fn file_count(&self) -> usize {
+        self.hosts.values().flat_map(|h| h.plugins.values()).map(|p| p.files.len()).sum()
+    }
+
+    /// A host by name.
+    pub fn host(&self, name: &str) -> Option<&Arc<Host>> {
+        self.hosts.get(name)
+    }
+
+    /// The original module's tree of `host` under `any` (`instance` `None`) or
+    /// `any-INSTANCE`.
+    pub fn module(&self, host: &str, instance: Option<&str>) -> Option<&ModuleTree> {
+        self.hosts
+            .get(host)?
+            .plugins
+            .values()
+            .find(|p| p.plugin == names::MODULE_PLUGIN && p.instance.as_deref() == instance)?
+            .module
+            .as_ref()
+    }
+
+    /// The file with exactly this identifier, if it exists.
+    pub fn find(&self, id: &Identifier) -> Option<&Arc<RrdFile>> {
+        let host = self.hosts.get(&id.host)?;
+        let dir = join_instance(&id.plugin, id.plugin_instance.as_deref());
+        let file = join_instance(&id.type_, id.type_instance.as_deref());
+        host.plugins.get(&dir)?.files.get(&file)
+    }
+}
+
+/// `name` or `name-instance`, as collectd builds directory and file names.
+pub fn join_instance(name: &str, instance: Option<&str>) -> String {
+    match instance {
+        Some(i) => format!("{name}-{i}"),
+        None => name.to_owned(),
+    }
+}
+
+fn mtime_of(path: &Path) -> Option<(fs::Metadata, Option<SystemTime>)> {
+    let meta = fs::metadata(path).ok()?;
+    let mtime = meta.modified().ok();
+    Some((meta, mtime))
+}
+
+/// Whether a directory listed at `listed_at` with mtime `old` can be reused when its
+/// mtime is now `new`.
+fn unchanged(old: Option<SystemTime>, new: Option<SystemTime>, listed_at: SystemTime) -> bool {
+    match (old, new) {
+        (Some(old), Some(new)) => old == new && old + SETTLE <= listed_at,
+        _ => false,
+    }
+}
+
+/// Directory entries as (name, path, is_dir_or_file_hint), skipping hidden names and names
+/// that are not UTF-8 (collectd writes UTF-8 names; a non-UTF-8 name cannot be selected).
+fn list(dir: &Path) -> std::io::Result<Vec<(String, PathBuf, fs::FileType)>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let Ok(entry) = entry else { continue };
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if name.starts_with('.') {
+            continue;
+        }
+        let Ok(ft) = entry.file_type() else { continue };
+        out.push((name, entry.path(), ft));
+    }
+    Ok(out)
+}
+
+fn is_dir(path: &Path, ft: &fs::FileType) -> bool {
+    ft.is_dir() || (ft.is_symlink() && path.is_dir())
+}
+
+fn scan_plugin_dir(host: &str, dir_name: &str, path: &Path, mtime: Option<SystemTime>, now: SystemTime) -> PluginDir {
+    let (plugin, instance) = names::split_instance(dir_name);
+    let mut files = BTreeMap::new();
+    for (name, file_path, ft) in list(path).unwrap_or_default() {
+        let Some(stem) = name.strip_suffix(".rrd") else {
+            continue;
+        };
+        if stem.is_empty() || ft.is_dir() {
+            continue;
+        }
+        let (type_, type_instance) = names::split_instance(stem);
+        let meaning = names::module_meaning(plugin, type_, type_instance);
+        let file = RrdFile {
+            id: Identifier {
+                host: host.to_owned(),
+                plugin: plugin.to_owned(),
+                plugin_instance: instance.map(str::to_owned),
+                type_: type_.to_owned(),
+                type_instance: type_instance.map(str::to_owned),
+            },
+            path: file_path,
+            meaning,
+        };
+        files.insert(stem.to_owned(), Arc::new(file));
+    }
+    let module = (plugin == names::MODULE_PLUGIN).then(|| build_module(&files));
+    PluginDir {
+        dir_name: dir_name.to_owned(),
+        plugin: plugin.to_owned(),
+        instance: instance.map(str::to_owned),
+        path: path.to_owned(),
+        files,
+        module,
+        mtime,
+        listed_at: now,
+    }
+}
+
+fn build_module(files: &BTreeMap<String, Arc<RrdFile>>) -> ModuleTree {
+    let mut tree = ModuleTree::default();
+    for file in files.values() {
+        match &file.meaning {
+            Some(Meaning::Base { category, stat }) => {
+                let s = tree.categories.entry(category.clone()).or_default().stats.entry(stat.clone()).or_default();
+                s.base = Some(file.clone());
+            }
+            Some(Meaning::Specific { category, specific, stat }) => {
+                tree.categories
+                    .entry(category.clone())
+                    .or_default()
+                    .stats
+                    .entry(stat.clone())
+                    .or_default()
+                    .specifics
+                    .insert(specific.clone(), file.clone());
+            }
+            None => tree.unparsed.push(file.clone()),
+        }
+    }
+    tree
+}
+
+/// Scans `data_dir`, reusing every directory of `prev` whose mtime did not change.
+fn scan(data_dir: &Path, prev: Option<&Snapshot>) -> Result<Snapshot, IndexError> {
+    let started = Instant::now();
+    let now = SystemTime::now();
+    let (meta, root_mtime) = mtime_of(data_dir).ok_or_else(|| IndexError::DataDir {
+        path: data_dir.to_owned(),
+        source: fs::metadata(data_dir).err().unwrap_or_else(|| std::io::Error::other("unreadable")),
+    })?;
+    if !meta.is_dir() {
+        return Err(IndexError::NotADirectory(data_dir.to_owned()));
+    }
+    let mut relisted = 0;
+
+    // Host names: reuse the previous list when the DataDir did not change.
+    let host_names: Vec<(String, PathBuf)> = match prev {
+        Some(p) if unchanged(p.mtime, root_mtime, p.scanned_at) => {
+            p.hosts.values().map(|h| (h.name.clone(), h.path.clone())).collect()
+        }
+        _ => {
+            relisted += 1;
+            list(data_dir)
+                .map_err(|source| IndexError::DataDir { path: data_dir.to_owned(), source })?
+                .into_iter()
+                .filter(|(_, path, ft)| is_dir(path, ft))
+                .map(|(name, path, _)| (name, path))
+                .collect()
+        }
+    };
+
+    let mut hosts = BTreeMap::new();
+    for (host_name, host_path) in host_names {
+        let Some((_, host_mtime)) = mtime_of(&host_path) else {
+            continue; // removed since the listing
+        };
+        let old_host = prev.and_then(|p| p.hosts.get(&host_name));
+        let plugin_names: Vec<(String, PathBuf)> = match old_host {
+            Some(h) if unchanged(h.mtime, host_mtime, h.listed_at) => {
+                h.plugins.values().map(|p| (p.dir_name.clone(), p.path.clone())).collect()
+            }
+            _ => {
+                relisted += 1;
+                list(&host_path)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|(_, path, ft)| is_dir(path, ft))
+                    .map(|(name, path, _)| (name, path))
+                    .collect()
+            }
+        };
+        let mut plugins = BTreeMap::new();
+        let mut all_reused = old_host.is_some_and(|h| h.plugins.len() == plugin_names.len());
+        for (dir_name, dir_path) in plugin_names {
+            let Some((_, dir_mtime)) = mtime_of(&dir_path) else {
+                all_reused = false;
+                continue;
+            };
+            let old_dir = old_host.and_then(|h| h.plugins.get(&dir_name));
+            let dir = match old_dir {
+                Some(d) if unchanged(d.mtime, dir_mtime, d.listed_at) => d.clone(),
+                _ => {
+                    relisted += 1;
+                    all_reused = false;
+                    Arc::new(scan_plugin_dir(&host_name, &dir_name, &dir_path, dir_mtime, now))
+                }
+            };
+            plugins.insert(dir_name, dir);
+        }
+        let host = match old_host {
+            Some(h) if all_reused && unchanged(h.mtime, host_mtime, h.listed_at) => h.clone(),
+            _ => {
+                Arc::new(Host { name: host_name.clone(), path: host_path, plugins, mtime: host_mtime, listed_at: now })
+            }
+        };
+        hosts.insert(host_name, host);
+    }
+    Ok(Snapshot {
+        data_dir: data_dir.to_owned(),
+        hosts,
+        scanned_at: now,
+        scan_duration: started.elapsed(),
+        relisted_dirs: relisted,
+        mtime: root_mtime,
+    })
+}
+
+/// Options of an [`Index`].
+#[derive(Debug, Clone)]
+pub struct IndexOptions {
+    /// [`Index::refresh_if_stale`] rescans at most this often.
+    pub min_refresh_interval: Duration,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        IndexOptions { min_refresh_interval: Duration::from_secs(5) }
+    }
+}
+
+type HeaderCache = HashMap<PathBuf, (u64, Arc<RrdHeader>)>;
+
+/// A thread-safe, cheaply refreshable index of a collectd DataDir. Share it with an
+/// `Arc`.
+#[derive(Debug)]
+pub struct Index {
+    data_dir: PathBuf,
+    options: IndexOptions,
+    current: RwLock<Arc<Snapshot>>,
+    /// Serialises rescans and remembers when the last one started.
+    refreshing: Mutex<Instant>,
+    headers: Mutex<HeaderCache>,
+}
+
+impl Index {
+    /// Scans `data_dir` (made absolute) and returns the index.
+    pub fn open(data_dir: impl AsRef<Path>) -> Result<Index, IndexError> {
+        Self::with_options(data_dir, IndexOptions::default())
+    }
+
+    /// Like [`Index::open`], with options.
+    pub fn with_options(data_dir: impl AsRef<Path>, options: IndexOptions) -> Result<Index, IndexError> {
+        let given = data_dir.as_ref();
+        let data_dir = std::path::absolute(given).unwrap_or_else(|_| given.to_owned());
+        let snapshot = scan(&data_dir, None)?;
+        Ok(Index {
+            data_dir,
+            options,
+            current: RwLock::new(Arc::new(snapshot)),
+            refreshing: Mutex::new(Instant::now()),
+            headers: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The DataDir.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The current snapshot. No I/O.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Rescans now (incrementally) and returns the new snapshot.
+    pub fn refresh(&self) -> Result<Arc<Snapshot>, IndexError> {
+        let mut last = self.refreshing.lock().unwrap_or_else(|e| e.into_inner());
+        *last = Instant::now();
+        self.rescan()
+    }
+
+    /// Rescans if the last rescan started at least the minimum interval ago; otherwise
+    /// returns the current snapshot. Concurrent callers do not rescan twice.
+    pub fn refresh_if_stale(&self) -> Result<Arc<Snapshot>, IndexError> {
+        let Ok(mut last) = self.refreshing.try_lock() else {
+            return Ok(self.snapshot()); // another thread is rescanning
+        };
+        if last.elapsed() < self.options.min_refresh_interval {
+            return Ok(self.snapshot());
+        }
+        *last = Instant::now();
+        self.rescan()
+    }
+
+    fn rescan(&self) -> Result<Arc<Snapshot>, IndexError> {
+        let prev = self.snapshot();
+        let next = Arc::new(scan(&self.data_dir, Some(&prev))?);
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = next.clone();
+        Ok(next)
+    }
+
+    /// The header (step, data sources, archives) of `file`, read on first use and cached
+    /// by path and size.
+    pub fn header(&self, file: &RrdFile) -> Result<Arc<RrdHeader>, IndexError> {
+        let err = |source| IndexError::Header { path: file.path.clone(), source };
+        let len = fs::metadata(&file.path)
+            .map_err(|source| err(HeaderError::Io { path: file.path.display().to_string(), source }))?
+            .len();
+        if let Some((cached_len, h)) = self.headers.lock().unwrap_or_else(|e| e.into_inner()).get(&file.path)
+            && *cached_len == len
+        {
+            return Ok(h.clone());
+        }
+        let h = Arc::new(header::read(&file.path).map_err(err)?);
+        self.headers.lock().unwrap_or_else(|e| e.into_inner()).insert(file.path.clone(), (len, h.clone()));
+        Ok(h)
+    }
+
+    /// Starts a background thread that calls [`Index::refresh`] every `every`. The thread
+    /// stops when the returned handle is dropped.
+    pub fn spawn_refresher(self: &Arc<Self>, every: Duration) -> Refresher {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let index = Arc::downgrade(self);
+        let stop2 = stop.clone();
+        let failed = Arc::new(AtomicBool::new(false));
+        let failed2 = failed.clone();
+        let thread = thread::Builder::new()
+            .name("collectd-view-index".into())
+            .spawn(move || {
+                let (lock, cv) = &*stop2;
+                let mut stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
+                loop {
+                    let (guard, _) = cv.wait_timeout(stopped, every).unwrap_or_else(|e| e.into_inner());
+                    stopped = guard;
+                    if *stopped {
+                        return;
+                    }
+                    let Some(index) = index.upgrade() else { return };
+                    failed2.store(index.refresh().is_err(), Ordering::Relaxed);
+                }
+            })
+            .ok();
+        Refresher { stop, thread, failed }
+    }
+}
+
+/// A background refresher started by [`Index::spawn_refresher`]; stops when dropped.
+#[derive(Debug)]
+pub struct Refresher {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: Option<thread::JoinHandle<()>>,
+    failed: Arc<AtomicBool>,
+}
+
+impl Refresher {
+    /// Whether the last background rescan failed (e.g. the DataDir disappeared).
+    pub fn last_failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Refresher {
+    fn drop(&mut self) {
+        let (lock, cv) = &*self.stop;
+        *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        cv.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(p: &Path) {
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, b"").unwrap();
+    }
+
+    #[test]
+    fn scans_tree_and_module_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for f in [
+            "h1/any/gauge-coin_stats-flips.rrd",
+            "h1/any/gauge-coin_stats-heads-flips.rrd",
+            "h1/any/gauge-coin_stats-tails-flips.rrd",
+            "h1/any/gauge-weird.rrd",
+            "h1/any/gauge-a-b-c-d.rrd",
+            "h1/any-X/gauge-c-s.rrd",
+            "h1/cpu-0/cpu-idle.rrd",
+            "h1/load/load.rrd",
+            "h1/load/notes.txt",
+            "h2/interface-eth0/if_octets.rrd",
+        ] {
+            touch(&d.join(f));
+        }
+        let index = Index::open(d).unwrap();
+        let s = index.snapshot();
+        assert_eq!(s.file_count(), 9);
+        assert_eq!(s.hosts.keys().collect::<Vec<_>>(), ["h1", "h2"]);
+        let m = s.module("h1", None).unwrap();
+        let flips = &m.categories["coin_stats"].stats["flips"];
+        assert!(flips.base.is_some());
+        assert_eq!(flips.specifics.keys().collect::<Vec<_>>(), ["heads", "tails"]);
+        let unparsed: Vec<_> = m.unparsed.iter().map(|f| f.id.to_string()).collect();
+        assert_eq!(unparsed, ["h1/any/gauge-a-b-c-d", "h1/any/gauge-weird"]);
+        assert!(s.module("h1", Some("X")).unwrap().categories.contains_key("c"));
+        let cpu = &s.hosts["h1"].plugins["cpu-0"];
+        assert_eq!(cpu.plugin, "cpu");
+        assert_eq!(cpu.instance.as_deref(), Some("0"));
+        let idle = &cpu.files["cpu-idle"];
+        assert_eq!(idle.id.type_instance.as_deref(), Some("idle"));
+        assert!(idle.meaning.is_none());
+        assert!(s.find(&idle.id).is_some());
+    }
+
+    #[test]
+    fn refresh_sees_new_files_and_reuses_old_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        touch(&d.join("h1/load/load.rrd"));
+        let index = Index::open(d).unwrap();
+        assert_eq!(index.snapshot().file_count(), 1);
+        touch(&d.join("h1/any/gauge-c-s.rrd"));
+        touch(&d.join("h2/any/gauge-c-s.rrd"));
+        let s = index.refresh().unwrap();
+        assert_eq!(s.file_count(), 3);
+        fs::remove_file(d.join("h1/load/load.rrd")).unwrap();
+        let s = index.refresh().unwrap();
+        assert_eq!(s.file_count(), 2);
+        // Within the minimum interval nothing is rescanned.
+        touch(&d.join("h3/any/gauge-c-s.rrd"));
+        assert_eq!(index.refresh_if_stale().unwrap().file_count(), 2);
+    }
+
+    #[test]
+    fn missing_data_dir_is_an_error_naming_it() {
+        let err = Index::open("/nonexistent/collectd-view-test").unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/collectd-view-test"));
+    }
+}

@@ -1,0 +1,62 @@
+//! The `ls` listing: the index as an indented tree, with category / stat / specific for
+//! the original module's files and data sources for every file.
+
+use std::fmt::Write;
+
+use super::DsLookup;
+use crate::index::{RrdFile, Snapshot};
+
+fn ds_text(file: &RrdFile, ds_of: &DsLookup) -> String {
+    match ds_of(file) {
+        Ok(names) => format!("[{}]", names.join(", ")),
+        Err(e) => format!("[data sources unreadable: {e}]"),
+    }
+}
+
+fn file_name(file: &RrdFile) -> String {
+    file.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Renders the whole snapshot as a tree (hosts, plugin directories, files).
+pub fn render(snap: &Snapshot, ds_of: &DsLookup) -> String {
+    let mut out = String::new();
+    for host in snap.hosts.values() {
+        let _ = writeln!(out, "{}", host.name);
+        for dir in host.plugins.values() {
+            match &dir.module {
+                Some(module) => {
+                    let _ = writeln!(out, "  {}  (original module)", dir.dir_name);
+                    for (cname, cat) in &module.categories {
+                        let _ = writeln!(out, "    category {cname}");
+                        for (sname, stat) in &cat.stats {
+                            let _ = writeln!(
+                                out,
+                                "      stat {sname}  ({} specific{})",
+                                stat.specifics.len(),
+                                if stat.specifics.len() == 1 { "" } else { "s" }
+                            );
+                            if let Some(base) = &stat.base {
+                                let _ = writeln!(out, "        base  {}  {}", file_name(base), ds_text(base, ds_of));
+                            }
+                            for (sp, f) in &stat.specifics {
+                                let _ = writeln!(out, "        specific {sp}  {}  {}", file_name(f), ds_text(f, ds_of));
+                            }
+                        }
+                    }
+                    for f in &module.unparsed {
+                        let _ = writeln!(out, "    unparsed  {}  {}", file_name(f), ds_text(f, ds_of));
+                    }
+                }
+                None => {
+                    let inst = dir.instance.as_deref().map(|i| format!(", instance {i}")).unwrap_or_default();
+                    let _ = writeln!(out, "  {}  (plugin {}{inst})", dir.dir_name, dir.plugin);
+                    for f in dir.files.values() {
+                        let ti = f.id.type_instance.as_deref().map(|i| format!(", instance {i}")).unwrap_or_default();
+                        let _ = writeln!(out, "    {}  (type {}{ti})  {}", file_name(f), f.id.type_, ds_text(f, ds_of));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
