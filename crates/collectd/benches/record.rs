@@ -95,6 +95,8 @@ struct Workers {
     done: Arc<Barrier>,
     iterations: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
+    /// When each worker began and ended its part of the current sample.
+    spans: Arc<Mutex<Vec<(Instant, Instant)>>>,
 }
 
 impl Workers {
@@ -104,34 +106,43 @@ impl Workers {
         let done = Arc::new(Barrier::new(count + 1));
         let iterations = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
+        let spans = Arc::new(Mutex::new(Vec::with_capacity(count)));
         let threads = (0..count)
             .map(|_| {
                 let (work, start, done) = (work.clone(), start.clone(), done.clone());
-                let (iterations, stop) = (iterations.clone(), stop.clone());
+                let (iterations, stop, spans) = (iterations.clone(), stop.clone(), spans.clone());
                 std::thread::spawn(move || {
                     loop {
                         start.wait();
                         if stop.load(Ordering::Relaxed) {
                             return;
                         }
+                        let began = Instant::now();
                         for _ in 0..iterations.load(Ordering::Relaxed) {
                             work();
                         }
+                        let ended = Instant::now();
+                        spans.lock().unwrap().push((began, ended));
                         done.wait();
                     }
                 })
             })
             .collect();
-        Workers { threads, start, done, iterations, stop }
+        Workers { threads, start, done, iterations, stop, spans }
     }
 
-    /// Wall time for every worker to run `work` `iterations` times, all at once.
+    /// Wall time for every worker to run `work` `iterations` times, all at once: from
+    /// the first worker's start to the last one's end, as the workers saw them (the
+    /// thread starting the sample may itself be scheduled late).
     fn run(&self, iterations: u64) -> Duration {
         self.iterations.store(iterations, Ordering::Relaxed);
         self.start.wait();
-        let began = Instant::now();
         self.done.wait();
-        began.elapsed()
+        let mut spans = self.spans.lock().unwrap();
+        let began = spans.iter().map(|span| span.0).min().expect("every worker ran");
+        let ended = spans.iter().map(|span| span.1).max().expect("every worker ran");
+        spans.clear();
+        ended - began
     }
 }
 

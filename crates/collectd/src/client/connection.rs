@@ -221,8 +221,8 @@ impl Connection {
         let mut writer = PacketWriter::new(self.writer_options())?;
         let interval = CdTime::from(s.interval);
         let mut datagrams = Vec::new();
-        for (name, value) in &snapshot.values {
-            let values = [Value::Gauge(*value)];
+        for (name, value) in snapshot.iter() {
+            let values = [Value::Gauge(value)];
             let vl = ValueList {
                 host: Cow::Borrowed(&s.hostname),
                 plugin: Cow::Borrowed("any"),

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use super::connection::ConnectionInner;
-use super::hash::FastMap;
+use super::hash::NameMap;
 use super::registry::{Resolved, lock};
 use super::shard::Shard;
 
@@ -18,19 +18,85 @@ use super::shard::Shard;
 struct ConnectionCache {
     connection_id: u64,
     shard: Arc<Shard>,
-    categories_by_name: FastMap<Box<str>, u32>,
+    categories_by_name: NameMap<u32>,
     categories: Vec<Option<CategoryCache>>,
 }
 
+/// One thread's view of one category.
 #[derive(Default)]
 struct CategoryCache {
-    stats: FastMap<Box<str>, StatCache>,
+    /// Stats by raw name.
+    stats: NameMap<StatCache>,
+    /// Specifics' slots by raw name, one map for each stat recorded with specifics
+    /// (`StatCache::specifics` says which).
+    specifics: Vec<NameMap<Slot>>,
 }
 
-/// A stat's base slot and its specifics' slots; `None` marks a refused name.
+/// What a thread knows of a stat: 8 bytes, as every stat a thread records has one.
+#[derive(Clone, Copy)]
 struct StatCache {
-    base: Option<u32>,
-    specifics: FastMap<Box<str>, Option<u32>>,
+    base: Slot,
+    /// The stat's map in `CategoryCache::specifics`, or [`NO_SPECIFICS`].
+    specifics: u32,
+}
+
+const NO_SPECIFICS: u32 = u32::MAX;
+
+/// A slot number, or none for a refused name, in four bytes where `Option<u32>` takes
+/// eight. (The registry never hands out `u32::MAX`: that would take 4 billion names.)
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Slot(u32);
+
+impl Slot {
+    const NONE: Slot = Slot(u32::MAX);
+
+    fn new(slot: Option<u32>) -> Slot {
+        slot.map_or(Slot::NONE, Slot)
+    }
+
+    #[inline]
+    fn get(self) -> Option<u32> {
+        (self != Slot::NONE).then_some(self.0)
+    }
+}
+
+impl CategoryCache {
+    /// The thread's cache of category number `category`, created on first use.
+    #[inline]
+    fn of(categories: &mut Vec<Option<CategoryCache>>, category: u32) -> &mut CategoryCache {
+        let index = category as usize;
+        if categories.len() <= index {
+            categories.resize_with(index + 1, || None);
+        }
+        categories[index].get_or_insert_with(CategoryCache::default)
+    }
+
+    /// What the thread knows of `stat`, resolved through the registry on first use.
+    #[inline]
+    fn stat(&mut self, connection: &ConnectionInner, category: u32, stat: &str) -> StatCache {
+        if let Some(&known) = self.stats.get(stat) {
+            return known;
+        }
+        let new = StatCache { base: Slot::new(resolve(connection, category, stat, None)), specifics: NO_SPECIFICS };
+        self.stats.insert_new(stat, new);
+        new
+    }
+
+    /// The map of `stat`'s specifics, created on first use.
+    #[inline]
+    fn specifics_of(&mut self, stat: &str, known: StatCache) -> &mut NameMap<Slot> {
+        let index = if known.specifics == NO_SPECIFICS {
+            let index = self.specifics.len() as u32;
+            self.specifics.push(NameMap::default());
+            if let Some(number) = self.stats.find(stat) {
+                self.stats.value_mut(number).specifics = index;
+            }
+            index
+        } else {
+            known.specifics
+        };
+        &mut self.specifics[index as usize]
+    }
 }
 
 thread_local! {
@@ -62,7 +128,7 @@ fn with_cache<R>(connection: &ConnectionInner, f: impl FnOnce(&mut ConnectionCac
                     caches.push(ConnectionCache {
                         connection_id: connection.id,
                         shard: connection.registry.new_shard(),
-                        categories_by_name: FastMap::default(),
+                        categories_by_name: NameMap::default(),
                         categories: Vec::new(),
                     });
                     caches.len() - 1
@@ -81,7 +147,7 @@ pub(crate) fn category(connection: &ConnectionInner, name: &str) -> u32 {
             return index;
         }
         let (index, complaint) = lock(&connection.registry.names).category(name);
-        cache.categories_by_name.insert(name.into(), index);
+        cache.categories_by_name.insert_new(name, index);
         log_complaint(complaint);
         index
     });
@@ -105,36 +171,30 @@ pub(crate) fn record<S: AsRef<str>>(
 ) {
     let done = with_cache(connection, |cache| {
         let ConnectionCache { shard, categories, .. } = cache;
-        let index = category as usize;
-        if categories.len() <= index {
-            categories.resize_with(index + 1, || None);
-        }
-        let category_cache = categories[index].get_or_insert_with(CategoryCache::default);
+        let category_cache = CategoryCache::of(categories, category);
         for &(stat, value) in stats {
             if !value.is_finite() {
                 refuse_value(category, stat, value);
                 continue;
             }
-            let stat_cache = match category_cache.stats.get_mut(stat) {
-                Some(stat_cache) => stat_cache,
-                None => category_cache.stats.entry(stat.into()).or_insert_with(|| StatCache {
-                    base: resolve(connection, category, stat, None),
-                    specifics: FastMap::default(),
-                }),
-            };
-            let Some(base) = stat_cache.base else { continue };
+            let known = category_cache.stat(connection, category, stat);
+            let Some(base) = known.base.get() else { continue };
             shard.add(base, value);
+            if specifics.is_empty() {
+                continue;
+            }
+            let slots = category_cache.specifics_of(stat, known);
             for specific in specifics {
                 let specific = specific.as_ref();
-                let slot = match stat_cache.specifics.get(specific) {
+                let slot = match slots.get(specific) {
                     Some(&slot) => slot,
                     None => {
-                        let slot = resolve(connection, category, stat, Some(specific));
-                        stat_cache.specifics.insert(specific.into(), slot);
+                        let slot = Slot::new(resolve(connection, category, stat, Some(specific)));
+                        slots.insert_new(specific, slot);
                         slot
                     }
                 };
-                if let Some(slot) = slot {
+                if let Some(slot) = slot.get() {
                     shard.add(slot, value);
                 }
             }
@@ -185,24 +245,10 @@ pub(crate) fn set_exact(connection: &ConnectionInner, category: u32, stats: &[(&
             continue;
         }
         let cached = with_cache(connection, |cache| {
-            let index = category as usize;
-            let base =
-                cache.categories.get(index).and_then(Option::as_ref).and_then(|c| c.stats.get(stat)).map(|s| s.base);
-            match base {
-                Some(base) => base,
-                None => {
-                    if cache.categories.len() <= index {
-                        cache.categories.resize_with(index + 1, || None);
-                    }
-                    let category_cache = cache.categories[index].get_or_insert_with(CategoryCache::default);
-                    let base = resolve(connection, category, stat, None);
-                    category_cache.stats.insert(stat.into(), StatCache { base, specifics: FastMap::default() });
-                    base
-                }
-            }
+            CategoryCache::of(&mut cache.categories, category).stat(connection, category, stat).base
         });
         let base = match cached {
-            Some(base) => base,
+            Some(base) => base.get(),
             None => resolve(connection, category, stat, None),
         };
         if let Some(base) = base {

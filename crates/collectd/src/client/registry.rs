@@ -1,11 +1,11 @@
 //! One connection's statistics: names and their slot numbers, the threads' shards, and snapshots.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{Ordering, fence};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::hash::FastMap;
+use super::hash::{FastMap, NameMap};
 use super::names::{sanitize, type_instance};
-use super::shard::{Shard, take_slot};
+use super::shard::Shard;
 use crate::protocol::CdTime;
 
 /// Locks a mutex, recovering from poisoning: the data behind these locks stays
@@ -28,10 +28,9 @@ pub(crate) struct Names {
     /// Sanitised category names by category number; `None` when the name is refused.
     categories: Vec<Option<Box<str>>>,
     categories_by_raw_name: FastMap<Box<str>, u32>,
-    /// Slot numbers by wire name (`category[-specific]-stat`): names that sanitise alike share one.
-    slots_by_wire_name: FastMap<Arc<str>, u32>,
-    /// Wire names by slot number.
-    wire_names: Vec<Arc<str>>,
+    /// Wire names (`category[-specific]-stat`) by slot number, and slot numbers by wire
+    /// name: names that sanitise alike share one slot.
+    wire_names: NameMap<()>,
     /// Raw names already complained about, so each is logged once.
     complained: FastMap<Box<str>, ()>,
 }
@@ -91,13 +90,10 @@ impl Names {
         let wire = type_instance(&category_name, clean_specific.as_deref(), &clean_stat);
         let shortened = wire.len()
             < category_name.len() + clean_stat.len() + 1 + clean_specific.as_ref().map_or(0, |s| s.len() + 1);
-        if let Some(&index) = self.slots_by_wire_name.get(wire.as_str()) {
-            return Resolved { index: Some(index), complaint: None };
+        if let Some(index) = self.wire_names.find(&wire) {
+            return Resolved { index: Some(index as u32), complaint: None };
         }
-        let index = self.wire_names.len() as u32;
-        let wire: Arc<str> = wire.into();
-        self.wire_names.push(wire.clone());
-        self.slots_by_wire_name.insert(wire.clone(), index);
+        let index = self.wire_names.insert_new(&wire, ()) as u32;
         let complaint = shortened.then(|| format!("statistic name shortened to {wire} to fit collectd's 127 bytes"));
         Resolved { index: Some(index), complaint }
     }
@@ -135,7 +131,27 @@ pub(crate) type SnapshotHook = Box<dyn Fn() + Send + Sync>;
 /// The statistics taken at one moment: wire names and sums.
 pub(crate) struct Snapshot {
     pub(crate) time: CdTime,
-    pub(crate) values: Vec<(Arc<str>, f64)>,
+    /// The values' wire names, one after another (one string, rather than one per name).
+    names: String,
+    /// Each value, with where its name ends in `names`.
+    values: Vec<(usize, f64)>,
+}
+
+impl Snapshot {
+    /// The number of values.
+    pub(crate) fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// The values with their wire names, in slot order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, f64)> {
+        let mut start = 0;
+        self.values.iter().map(move |&(end, value)| {
+            let name = &self.names[start..end];
+            start = end;
+            (name, value)
+        })
+    }
 }
 
 impl Registry {
@@ -189,24 +205,30 @@ impl Registry {
         for hook in lock(&self.before_snapshot).iter() {
             hook();
         }
-        let count = lock(&self.names).slot_count();
-        state.known.resize(count, false);
-        state.sums.clear();
-        state.sums.resize(count, 0.0);
+        let count;
         {
             let mut shards = lock(&self.shards);
-            for shard in shards.iter() {
-                for index in 0..count {
-                    if let Some(value) = shard.existing_slot(index as u32).and_then(take_slot) {
-                        state.sums[index] += value;
-                        state.known[index] = true;
-                    }
-                }
-            }
-            // A shard only this list holds belongs to a thread that has ended: now
-            // that it is drained, nobody can add to it again.
+            // A shard only this list holds belongs to a thread that has ended: nobody can
+            // add to it again, so once drained it can go. Such shards are found before
+            // draining and before counting the names, so that whatever their thread added
+            // (even under a name it created just before ending) is drained below.
             let shared = &self.shared;
-            shards.retain(|shard| Arc::ptr_eq(shard, shared) || Arc::strong_count(shard) > 1);
+            let ended: Vec<bool> =
+                shards.iter().map(|shard| !Arc::ptr_eq(shard, shared) && Arc::strong_count(shard) == 1).collect();
+            // Pairs with the release of the thread's last reference: its additions are visible.
+            fence(Ordering::Acquire);
+            count = lock(&self.names).slot_count();
+            state.known.resize(count, false);
+            state.sums.clear();
+            state.sums.resize(count, 0.0);
+            for shard in shards.iter() {
+                shard.take_each(count, |index, value| {
+                    state.sums[index] += value;
+                    state.known[index] = true;
+                });
+            }
+            let mut ended = ended.into_iter();
+            shards.retain(|_| !ended.next().unwrap_or(false));
         }
         if !state.known.iter().any(|&known| known) {
             return None;
@@ -218,8 +240,15 @@ impl Registry {
         };
         state.last_time = time;
         let names = lock(&self.names);
-        let values =
-            (0..count).filter(|&i| state.known[i]).map(|i| (names.wire_names[i].clone(), state.sums[i])).collect();
-        Some(Snapshot { time, values })
+        let mut snapshot = Snapshot {
+            time,
+            names: String::with_capacity(names.wire_names.text_len()),
+            values: Vec::with_capacity(count),
+        };
+        for index in (0..count).filter(|&i| state.known[i]) {
+            snapshot.names.push_str(names.wire_names.name(index));
+            snapshot.values.push((snapshot.names.len(), state.sums[index]));
+        }
+        Some(snapshot)
     }
 }

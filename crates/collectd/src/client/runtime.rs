@@ -91,7 +91,7 @@ fn queue_snapshot(queue: &mut Queue, connection: &Connection) {
 
 fn send_job(transport: &mut Transport, job: &Job) {
     match job.connection.encode(&job.snapshot) {
-        Ok(datagrams) => transport.send(&job.connection, &datagrams, job.snapshot.values.len() as u64),
+        Ok(datagrams) => transport.send(&job.connection, &datagrams, job.snapshot.len() as u64),
         Err(error) => {
             log::error!(target: "collectd", "cannot encode statistics of {}: {error}", job.connection.hostname())
         }

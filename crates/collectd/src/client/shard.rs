@@ -51,6 +51,26 @@ impl Shard {
         self.chunks.get(chunk)?.get().map(|c| &c[offset])
     }
 
+    /// Takes the sum of every recorded slot below `count` (see [`take_slot`]), chunk by
+    /// chunk, calling `f(index, sum)`.
+    pub(crate) fn take_each(&self, count: usize, mut f: impl FnMut(usize, f64)) {
+        let mut first = 0;
+        for (chunk, cell) in self.chunks.iter().enumerate() {
+            if first >= count {
+                return;
+            }
+            if let Some(slots) = cell.get() {
+                let len = slots.len().min(count - first);
+                for (offset, slot) in slots[..len].iter().enumerate() {
+                    if let Some(sum) = take_slot(slot) {
+                        f(first + offset, sum);
+                    }
+                }
+            }
+            first += chunk_len(chunk);
+        }
+    }
+
     /// Adds to slot `index`.
     pub(crate) fn add(&self, index: u32, value: f64) {
         let (chunk, offset) = self.chunk_for(index);
@@ -111,5 +131,21 @@ mod tests {
         assert_eq!(take_slot(slot), Some(2.0));
         assert_eq!(take_slot(slot), Some(0.0));
         assert_eq!(take_slot(shard.existing_slot(6).unwrap()), None);
+    }
+
+    #[test]
+    fn take_each_visits_recorded_slots_below_count() {
+        let shard = Shard::default();
+        shard.take_each(1000, |_, _| panic!("nothing recorded"));
+        for index in [0, 63, 64, 200, 5000] {
+            shard.add(index, f64::from(index) + 0.5);
+        }
+        let mut taken = Vec::new();
+        shard.take_each(5000, |index, sum| taken.push((index, sum)));
+        assert_eq!(taken, [(0, 0.5), (63, 63.5), (64, 64.5), (200, 200.5)]);
+        taken.clear();
+        shard.take_each(5001, |index, sum| taken.push((index, sum)));
+        // Taken slots read zero afterwards; the one left out before is taken now.
+        assert_eq!(taken, [(0, 0.0), (63, 0.0), (64, 0.0), (200, 0.0), (5000, 5000.5)]);
     }
 }

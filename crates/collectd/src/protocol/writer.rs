@@ -215,13 +215,20 @@ impl fmt::Display for EncodeError {
 impl std::error::Error for EncodeError {}
 
 fn check_name(field: Field, value: &str, required: bool) -> Result<(), EncodeError> {
+    check_name_if_new(field, value, required, true)
+}
+
+/// `check_name`, without the scan for NUL bytes when the value is not `new`: when it is
+/// the one already written in the packet, which was checked then.
+fn check_name_if_new(field: Field, value: &str, required: bool, new: bool) -> Result<(), EncodeError> {
     if value.is_empty() && required {
         return Err(EncodeError::EmptyField { field });
     }
     if value.len() > MAX_NAME_LEN {
         return Err(EncodeError::StringTooLong { field, len: value.len() });
     }
-    if value.as_bytes().contains(&0) {
+    // A fold without early exit, which the compiler vectorizes: names are short.
+    if new && value.bytes().fold(false, |nul, b| nul | (b == 0)) {
         return Err(EncodeError::NulInString { field });
     }
     Ok(())
@@ -229,11 +236,17 @@ fn check_name(field: Field, value: &str, required: bool) -> Result<(), EncodeErr
 
 /// Checks what collectd would refuse in a value list, without writing it.
 pub fn validate_value_list(vl: &ValueList<'_>) -> Result<(), EncodeError> {
-    check_name(Field::Host, &vl.host, true)?;
-    check_name(Field::Plugin, &vl.plugin, true)?;
-    check_name(Field::PluginInstance, &vl.plugin_instance, false)?;
-    check_name(Field::Type, &vl.type_, true)?;
-    check_name(Field::TypeInstance, &vl.type_instance, false)?;
+    validate_new_names(vl, [true; 5])
+}
+
+/// `validate_value_list`, scanning for NUL bytes only the names marked new (host, plugin,
+/// plugin instance, type, type instance).
+fn validate_new_names(vl: &ValueList<'_>, new: [bool; 5]) -> Result<(), EncodeError> {
+    check_name_if_new(Field::Host, &vl.host, true, new[0])?;
+    check_name_if_new(Field::Plugin, &vl.plugin, true, new[1])?;
+    check_name_if_new(Field::PluginInstance, &vl.plugin_instance, false, new[2])?;
+    check_name_if_new(Field::Type, &vl.type_, true, new[3])?;
+    check_name_if_new(Field::TypeInstance, &vl.type_instance, false, new[4])?;
     if vl.time == CdTime::ZERO {
         return Err(EncodeError::ZeroTime);
     }
@@ -270,6 +283,41 @@ fn put_number(buf: &mut Vec<u8>, part_type: u16, value: u64) {
     buf.extend_from_slice(&part_type.to_be_bytes());
     buf.extend_from_slice(&(NUMBER_PART_LEN as u16).to_be_bytes());
     buf.extend_from_slice(&value.to_be_bytes());
+}
+
+/// Writes parts into room already made in the packet buffer, without growing it part by part.
+struct Cursor<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    fn bytes(&mut self, bytes: &[u8]) {
+        let end = self.pos + bytes.len();
+        self.buf[self.pos..end].copy_from_slice(bytes);
+        self.pos = end;
+    }
+
+    fn header(&mut self, part_type: u16, length: usize) {
+        let [t0, t1] = part_type.to_be_bytes();
+        let [l0, l1] = (length as u16).to_be_bytes();
+        self.bytes(&[t0, t1, l0, l1]);
+    }
+
+    /// A string part; returns where the string is in the buffer.
+    fn string(&mut self, part_type: u16, value: &str) -> Range<usize> {
+        self.header(part_type, string_part_len(value));
+        let start = self.pos;
+        self.bytes(value.as_bytes());
+        let range = start..self.pos;
+        self.bytes(&[0]);
+        range
+    }
+
+    fn number(&mut self, part_type: u16, value: u64) {
+        self.header(part_type, NUMBER_PART_LEN);
+        self.bytes(&value.to_be_bytes());
+    }
 }
 
 /// The identifier and times written last in the current packet, as collectd's
@@ -384,17 +432,19 @@ impl PacketWriter {
     /// value list again. Every other error is about the value list itself. On any error
     /// the packet is unchanged.
     pub fn write(&mut self, vl: &ValueList<'_>) -> Result<(), EncodeError> {
-        validate_value_list(vl)?;
-        let (time_type, time) = self.time_wire(vl.time);
-        if time_on_receiver(time_type, time) == 0 {
-            return Err(EncodeError::ZeroTime);
-        }
-        let (interval_type, interval) = self.interval_wire(vl.interval);
+        // The names that differ from the packet's are written; the others were checked
+        // when they were written, so need no scan for NUL bytes.
         let host = self.differs(&self.state.host, &vl.host);
         let plugin = self.differs(&self.state.plugin, &vl.plugin);
         let plugin_instance = self.differs(&self.state.plugin_instance, &vl.plugin_instance);
         let type_ = self.differs(&self.state.type_, &vl.type_);
         let type_instance = self.differs(&self.state.type_instance, &vl.type_instance);
+        validate_new_names(vl, [host, plugin, plugin_instance, type_, type_instance])?;
+        let (time_type, time) = self.time_wire(vl.time);
+        if time_on_receiver(time_type, time) == 0 {
+            return Err(EncodeError::ZeroTime);
+        }
+        let (interval_type, interval) = self.interval_wire(vl.interval);
         let time_changed = time != self.state.time;
         let interval_changed = interval != self.state.interval;
 
@@ -413,38 +463,40 @@ impl PacketWriter {
             return Err(EncodeError::PacketFull);
         }
 
+        // Make room for all the parts at once, then fill it in.
+        let start = self.buf.len();
+        self.buf.resize(start + needed, 0);
+        let mut out = Cursor { buf: &mut self.buf, pos: start };
         // collectd's order: HOST, TIME, INTERVAL, PLUGIN, PLUGIN_INSTANCE, TYPE, TYPE_INSTANCE, VALUES.
         if host {
-            self.state.host = put_string(&mut self.buf, part::HOST, &vl.host);
+            self.state.host = out.string(part::HOST, &vl.host);
         }
         if time_changed {
-            put_number(&mut self.buf, time_type, time);
+            out.number(time_type, time);
             self.state.time = time;
         }
         if interval_changed {
-            put_number(&mut self.buf, interval_type, interval);
+            out.number(interval_type, interval);
             self.state.interval = interval;
         }
         if plugin {
-            self.state.plugin = put_string(&mut self.buf, part::PLUGIN, &vl.plugin);
+            self.state.plugin = out.string(part::PLUGIN, &vl.plugin);
         }
         if plugin_instance {
-            self.state.plugin_instance = put_string(&mut self.buf, part::PLUGIN_INSTANCE, &vl.plugin_instance);
+            self.state.plugin_instance = out.string(part::PLUGIN_INSTANCE, &vl.plugin_instance);
         }
         if type_ {
-            self.state.type_ = put_string(&mut self.buf, part::TYPE, &vl.type_);
+            self.state.type_ = out.string(part::TYPE, &vl.type_);
         }
         if type_instance {
-            self.state.type_instance = put_string(&mut self.buf, part::TYPE_INSTANCE, &vl.type_instance);
+            self.state.type_instance = out.string(part::TYPE_INSTANCE, &vl.type_instance);
         }
         let n = vl.values.len();
-        self.buf.extend_from_slice(&part::VALUES.to_be_bytes());
-        self.buf.extend_from_slice(&((6 + 9 * n) as u16).to_be_bytes());
-        self.buf.extend_from_slice(&(n as u16).to_be_bytes());
-        let codes_start = self.buf.len();
-        self.buf.resize(codes_start + 9 * n, 0);
-        let (codes, data) = self.buf[codes_start..].split_at_mut(n);
+        out.header(part::VALUES, 6 + 9 * n);
+        out.bytes(&(n as u16).to_be_bytes());
+        let (codes, data) = out.buf[out.pos..out.pos + 9 * n].split_at_mut(n);
         vl.values.write_wire(codes, data);
+        debug_assert_eq!(out.pos + 9 * n, self.buf.len());
         self.value_lists += 1;
         Ok(())
     }
