@@ -35,7 +35,7 @@ fn vector_a_decodes_to_the_documented_value_list() {
     assert_eq!(vl.type_, "gauge");
     assert_eq!(vl.type_instance, "");
     assert_eq!(vl.time, CdTime::from_raw(0x156db1cfaf08ba7a));
-    assert!((vl.time.as_secs_f64() - 1_438_041_918.7349).abs() < 1e-4);
+    assert!((vl.time.as_secs_f64() - 1_438_041_918.734_9).abs() < 1e-4);
     assert_eq!(vl.interval, CdTime::from_secs(1));
     assert_eq!(vl.values.to_vec(), vec![Value::Gauge(10.0)]);
 }
