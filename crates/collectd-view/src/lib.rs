@@ -5,11 +5,16 @@
 //! - [`graph`]: the graph model and its pure translation into `rrdtool graph` arguments.
 //! - [`rrdtool`]: a pool of long-lived `rrdtool -` processes that renders and exports.
 //! - [`select`]: selections by name → graphs of the kinds the names call for; the `ls` tree.
+//! - [`receiver`]: the embedded receiver: datagrams → RRD files as collectd's rrdtool plugin
+//!   writes them (`receive`).
+//! - [`dump`]: received value lists and notifications as JSON lines (`dump`).
 
 #![warn(missing_docs)]
 
+pub mod dump;
 pub mod graph;
 pub mod index;
+pub mod receiver;
 pub mod rrdtool;
 pub mod select;
 

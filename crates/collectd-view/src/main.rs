@@ -31,6 +31,10 @@ enum Command {
     },
     /// Make a graph: print its `rrdtool graph` command line, or render it.
     Graph(Box<GraphArgs>),
+    /// Print each received value list and notification as a JSON line.
+    Dump(collectd_view::dump::DumpArgs),
+    /// Receive datagrams and write RRD files as collectd's rrdtool plugin does.
+    Receive(Box<collectd_view::receiver::ReceiveArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -112,6 +116,8 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Graph(args) => graph(*args),
+        Command::Dump(args) => collectd_view::dump::run(args),
+        Command::Receive(args) => collectd_view::receiver::run(*args),
     }
 }
 

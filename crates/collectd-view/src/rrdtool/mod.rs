@@ -530,7 +530,14 @@ impl Pool {
 
     /// Renders `graph` with `graphv -`, returning the image and its geometry.
     pub fn render(&self, graph: &Graph) -> Result<Image, RrdtoolError> {
+        self.render_with(graph, &[])
+    }
+
+    /// Like [`Pool::render`], with `options` (e.g. `--color`, `--only-graph`) placed before
+    /// the graph's own arguments: the argv is `graphv - OPTIONS… GRAPH-ARGS…`.
+    pub fn render_with(&self, graph: &Graph, options: &[String]) -> Result<Image, RrdtoolError> {
         let mut args = vec!["graphv".to_owned(), "-".to_owned()];
+        args.extend(options.iter().cloned());
         args.extend(graph.args()?);
         let reply = self.run(&args)?;
         let info = reply.info();

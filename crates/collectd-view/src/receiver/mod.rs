@@ -1,0 +1,558 @@
+//! The embedded receiver: collectd datagrams in, RRD files out, as a collectd 5.12 server
+//! with the network and rrdtool plugins would write them.
+//!
+//! The pieces:
+//! - [`listen`]: the `--listen` socket (multicast, receive buffer) and the security level
+//!   with its AuthFile;
+//! - [`types_db`]: which data sources each type has (built in, or from `--types-db`);
+//! - [`rrdcreate`]: file paths, `rrdtool create` arguments and update strings (pure);
+//! - [`cformat`]: C's `%f` and `%.15g`, which those strings need;
+//! - [`writer`]: batches per file through the rrdtool pool, with collectd's update rules.
+//!
+//! The loop ([`Receiver`]) reads each datagram whole (up to 65535 bytes), parses it with
+//! [`collectd::protocol::parse`] at the configured security level, and hands each value
+//! list to the writer after collectd's dispatch checks: a type that is not in the types
+//! database, or a value list whose number of values differs from the type's, is dropped
+//! (and reported once per type). A malformed datagram is reported with the parser's reason
+//! and offset, and the records before the fault are kept, as collectd keeps them.
+//! Notifications are counted and otherwise ignored, as the rrdtool plugin ignores them.
+//!
+//! Deliberate differences from collectd: names equal to `.` or `..` are refused instead of
+//! writing outside the data directory; datagrams are never truncated (collectd cuts them
+//! at `MaxPacketSize`); unknown types are reported once per type rather than every time.
+
+pub mod cformat;
+pub mod listen;
+pub mod log;
+pub mod rrdcreate;
+pub mod types_db;
+pub mod writer;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use collectd::protocol::{CdTime, NoticeKind, Record, SecurityLevel, ValueList, parse};
+
+use crate::rrdtool::{Pool, PoolConfig};
+use listen::{Auth, ListenArgs, ListenError, Listener};
+use rrdcreate::CreateConfig;
+use types_db::{TypesDb, TypesDbError};
+use writer::{Writer, WriterConfig, WriterError, WriterStats};
+
+/// How often the loop looks at the stop flag while no datagram arrives.
+const POLL: Duration = Duration::from_millis(100);
+/// How often the AuthFile's modification time is checked at most.
+const AUTH_CHECK: Duration = Duration::from_millis(200);
+
+/// `collectd-view receive`: receive datagrams and write RRD files.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReceiveArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub listen: ListenArgs,
+    /// Directory of the RRD files (collectd's rrdtool `DataDir`); created when missing.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// types.db file (repeatable; later files override earlier ones). Without it, a
+    /// built-in table of collectd's common types is used; give
+    /// /usr/share/collectd/types.db for all of them.
+    #[arg(long = "types-db", value_name = "FILE")]
+    pub types_db: Vec<PathBuf>,
+    /// Interval, in seconds, of value lists that carry none (collectd's global Interval).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub interval: f64,
+    /// Longest a value waits before it is written, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    pub flush_interval: f64,
+    /// Values of one file that are written at once without waiting (and the most per
+    /// `rrdtool update`).
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub batch_size: usize,
+    /// Most values waiting to be written; beyond, new values are dropped and counted.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_pending: usize,
+    /// rrdtool processes writing in parallel.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub workers: usize,
+    /// The rrdtool program.
+    #[arg(long, value_name = "PROGRAM", default_value = "rrdtool")]
+    pub rrdtool: String,
+    /// collectd rrdtool `StepSize`: a fixed step in seconds for new files.
+    #[arg(long, value_name = "SECS")]
+    pub step_size: Option<u64>,
+    /// collectd rrdtool `HeartBeat`: a fixed heartbeat in seconds for new files.
+    #[arg(long, value_name = "SECS")]
+    pub heartbeat: Option<u64>,
+    /// collectd rrdtool `RRARows`.
+    #[arg(long, value_name = "N", default_value_t = 1200)]
+    pub rra_rows: u32,
+    /// collectd rrdtool `RRATimespan` (seconds; repeatable or comma-separated).
+    #[arg(long = "rra-timespan", value_name = "SECS", value_delimiter = ',')]
+    pub rra_timespans: Vec<u64>,
+    /// collectd rrdtool `XFF`, in [0, 1).
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.1)]
+    pub xff: f64,
+}
+
+/// What stops the receiver from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiverError {
+    /// The listening side.
+    #[error(transparent)]
+    Listen(#[from] ListenError),
+    /// The types database.
+    #[error(transparent)]
+    TypesDb(#[from] TypesDbError),
+    /// The writer.
+    #[error(transparent)]
+    Writer(#[from] WriterError),
+    /// An option is out of range.
+    #[error("--{option}: {reason}")]
+    BadOption {
+        /// The option, without dashes.
+        option: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The data directory cannot be made.
+    #[error("--data-dir {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The receive thread could not be started.
+    #[error("cannot start the receive thread: {0}")]
+    Thread(#[source] std::io::Error),
+}
+
+/// Everything the receiver needs.
+#[derive(Debug, Clone)]
+pub struct ReceiverConfig {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Interface for multicast groups.
+    pub interface: Option<String>,
+    /// Receive buffer to ask for.
+    pub receive_buffer: usize,
+    /// Security level.
+    pub security_level: SecurityLevel,
+    /// AuthFile.
+    pub auth_file: Option<PathBuf>,
+    /// Where the RRD files go.
+    pub data_dir: PathBuf,
+    /// The types.
+    pub types: Arc<TypesDb>,
+    /// Interval of value lists that carry none.
+    pub default_interval: CdTime,
+    /// Batching and file layout.
+    pub writer: WriterConfig,
+}
+
+impl ReceiverConfig {
+    /// Checks the options and reads the types database (its skipped lines are reported).
+    pub fn from_args(args: &ReceiveArgs) -> Result<ReceiverConfig, ReceiverError> {
+        let bad = |option: &'static str, reason: String| ReceiverError::BadOption { option, reason };
+        if !(args.interval.is_finite() && args.interval > 0.0) {
+            return Err(bad("interval", format!("{} is not a positive number of seconds", args.interval)));
+        }
+        if !(args.flush_interval.is_finite() && args.flush_interval > 0.0) {
+            return Err(bad("flush-interval", format!("{} is not a positive number of seconds", args.flush_interval)));
+        }
+        if !(0.0..1.0).contains(&args.xff) {
+            return Err(bad("xff", format!("{} is not in [0, 1)", args.xff)));
+        }
+        for (option, value) in
+            [("batch-size", args.batch_size), ("max-pending", args.max_pending), ("workers", args.workers)]
+        {
+            if value == 0 {
+                return Err(bad(option, "must be at least 1".into()));
+            }
+        }
+        if args.rra_rows == 0 {
+            return Err(bad("rra-rows", "must be at least 1".into()));
+        }
+        if args.rra_timespans.contains(&0) {
+            return Err(bad("rra-timespan", "timespans must be above 0".into()));
+        }
+        let types = if args.types_db.is_empty() {
+            TypesDb::builtin()
+        } else {
+            let (db, warnings) = TypesDb::load(&args.types_db)?;
+            for (path, warning) in warnings {
+                log::warn(&format!("types.db {}: {warning}; line skipped", path.display()));
+            }
+            db
+        };
+        let listen = listen::parse_listen_addr(&args.listen.listen)?;
+        let mut timespans = args.rra_timespans.clone();
+        timespans.sort_unstable();
+        Ok(ReceiverConfig {
+            listen,
+            interface: args.listen.interface.clone(),
+            receive_buffer: args.listen.receive_buffer,
+            security_level: args.listen.security_level,
+            auth_file: args.listen.auth_file.clone(),
+            data_dir: args.data_dir.clone(),
+            types: Arc::new(types),
+            default_interval: CdTime::from_secs_f64(args.interval),
+            writer: WriterConfig {
+                flush_interval: Duration::from_secs_f64(args.flush_interval),
+                batch_size: args.batch_size,
+                max_pending: args.max_pending,
+                threads: args.workers,
+                create: CreateConfig {
+                    step_size: args.step_size,
+                    heartbeat: args.heartbeat,
+                    rra_rows: args.rra_rows,
+                    rra_timespans: timespans,
+                    xff: args.xff,
+                },
+            },
+        })
+    }
+}
+
+/// What the receiver did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReceiverStats {
+    /// Datagrams read.
+    pub datagrams: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Datagrams with a parse error (their records before the error were used).
+    pub malformed: u64,
+    /// Value lists decoded.
+    pub value_lists: u64,
+    /// Notifications decoded (and ignored).
+    pub notifications: u64,
+    /// Value lists dropped: type not in the types database.
+    pub unknown_type: u64,
+    /// Value lists dropped: number of values differs from the type's.
+    pub wrong_count: u64,
+    /// Value lists dropped: a name that would leave the data directory.
+    pub bad_name: u64,
+    /// Datagrams the kernel dropped on this socket (from `/proc/net/udp`), when known.
+    pub kernel_drops: Option<u64>,
+    /// What the writer did.
+    pub writer: WriterStats,
+}
+
+impl std::fmt::Display for ReceiverStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let w = &self.writer;
+        write!(
+            f,
+            "datagrams={} bytes={} malformed={} value_lists={} notifications={} unknown_type={} wrong_count={} \
+             bad_name={} kernel_drops={} accepted={} too_old={} not_newer_on_disk={} backlog_dropped={} \
+             written={} failed={} pending={} files_created={} updates={}",
+            self.datagrams,
+            self.bytes,
+            self.malformed,
+            self.value_lists,
+            self.notifications,
+            self.unknown_type,
+            self.wrong_count,
+            self.bad_name,
+            self.kernel_drops.map_or_else(|| "unknown".to_owned(), |d| d.to_string()),
+            w.accepted,
+            w.too_old,
+            w.not_newer_on_disk,
+            w.backlog_dropped,
+            w.written,
+            w.failed,
+            w.pending,
+            w.files_created,
+            w.updates,
+        )
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    datagrams: AtomicU64,
+    bytes: AtomicU64,
+    malformed: AtomicU64,
+    value_lists: AtomicU64,
+    notifications: AtomicU64,
+    unknown_type: AtomicU64,
+    wrong_count: AtomicU64,
+    bad_name: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// A running receiver: a thread reading the socket, and the writer's flush threads.
+pub struct Receiver {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    writer: Option<Arc<Writer>>,
+    counters: Arc<Counters>,
+    local: SocketAddr,
+    description: String,
+}
+
+impl std::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver").field("local", &self.local).finish_non_exhaustive()
+    }
+}
+
+impl Receiver {
+    /// Binds the socket, creates the data directory and starts receiving.
+    pub fn start(config: ReceiverConfig, pool: Pool) -> Result<Receiver, ReceiverError> {
+        let auth = Auth::new(config.security_level, config.auth_file.as_deref())?;
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|source| ReceiverError::DataDir { path: config.data_dir.clone(), source })?;
+        let listener = Listener::bind(config.listen, config.interface.as_deref(), config.receive_buffer, POLL)?;
+        let local = listener.local;
+        let description = listener.describe();
+        if let Some(warning) = listener.buffer_warning() {
+            log::warn(&warning);
+        }
+        let writer = Arc::new(Writer::start(pool, config.writer.clone())?);
+        let stop = Arc::new(AtomicBool::new(false));
+        let counters = Arc::new(Counters::default());
+        let mut state = LoopState {
+            listener,
+            auth,
+            next_auth_check: Instant::now() + AUTH_CHECK,
+            types: config.types.clone(),
+            data_dir: config.data_dir.clone(),
+            default_interval: config.default_interval,
+            writer: writer.clone(),
+            counters: counters.clone(),
+            once: log::Once::default(),
+            raw: Vec::new(),
+        };
+        let stop2 = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("receive".into())
+            .spawn(move || state.run(&stop2))
+            .map_err(ReceiverError::Thread)?;
+        Ok(Receiver { stop, thread: Some(thread), writer: Some(writer), counters, local, description })
+    }
+
+    /// The address the socket is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The socket's setup, for the log.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> ReceiverStats {
+        let c = &self.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ReceiverStats {
+            datagrams: get(&c.datagrams),
+            bytes: get(&c.bytes),
+            malformed: get(&c.malformed),
+            value_lists: get(&c.value_lists),
+            notifications: get(&c.notifications),
+            unknown_type: get(&c.unknown_type),
+            wrong_count: get(&c.wrong_count),
+            bad_name: get(&c.bad_name),
+            kernel_drops: udp_drops(self.local),
+            writer: self.writer.as_ref().map(|w| w.stats()).unwrap_or_default(),
+        }
+    }
+
+    /// Stops receiving, writes every pending value and returns the final counters.
+    pub fn stop(mut self) -> ReceiverStats {
+        // The socket closes with the receive thread: read its drop count first.
+        let kernel_drops = udp_drops(self.local);
+        self.stop_thread();
+        let mut stats = ReceiverStats { kernel_drops, ..self.stats() };
+        if let Some(writer) = self.writer.take() {
+            // The loop thread has ended, so this is the last reference.
+            stats.writer = match Arc::try_unwrap(writer) {
+                Ok(writer) => writer.shutdown(),
+                Err(shared) => shared.stats(),
+            };
+        }
+        stats
+    }
+
+    fn stop_thread(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        // The writer flushes when its last reference goes.
+        self.stop_thread();
+    }
+}
+
+struct LoopState {
+    listener: Listener,
+    auth: Auth,
+    next_auth_check: Instant,
+    types: Arc<TypesDb>,
+    data_dir: PathBuf,
+    default_interval: CdTime,
+    writer: Arc<Writer>,
+    counters: Arc<Counters>,
+    once: log::Once,
+    raw: Vec<u64>,
+}
+
+impl LoopState {
+    fn run(&mut self, stop: &AtomicBool) {
+        let mut buf = vec![0u8; listen::MAX_DATAGRAM];
+        while !stop.load(Ordering::Relaxed) {
+            let (len, from) = match self.listener.socket.recv_from(&mut buf) {
+                Ok(received) => received,
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log::warn(&format!("receiving on {}: {e}", self.listener.local));
+                    std::thread::sleep(POLL);
+                    continue;
+                }
+            };
+            if Instant::now() >= self.next_auth_check {
+                if let Some(message) = self.auth.refresh() {
+                    log::info(&message);
+                }
+                self.next_auth_check = Instant::now() + AUTH_CHECK;
+            }
+            self.datagram(&buf[..len], from);
+        }
+    }
+
+    fn datagram(&mut self, bytes: &[u8], from: SocketAddr) {
+        let c = self.counters.clone();
+        bump(&c.datagrams);
+        c.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        let security = self.auth.security();
+        let datagram = parse(bytes, &security);
+        if !datagram.errors.is_empty() {
+            bump(&c.malformed);
+            for error in &datagram.errors {
+                log::warn(&format!("malformed datagram from {from} ({} bytes): {error}", bytes.len()));
+            }
+        }
+        for notice in &datagram.notices {
+            let key = match notice.kind {
+                NoticeKind::UnprotectedPartsIgnored { .. } => "unprotected",
+                NoticeKind::UnverifiedSignature => "unverified",
+                _ => continue,
+            };
+            self.once.warn(&format!("{key}:{}", from.ip()), || format!("datagram from {from}: {notice}"));
+        }
+        for received in datagram.records {
+            match received.record {
+                Record::Values(vl) => self.value_list(&vl),
+                Record::Notification(_) => bump(&c.notifications),
+            }
+        }
+    }
+
+    fn value_list(&mut self, vl: &ValueList<'_>) {
+        let c = &self.counters;
+        bump(&c.value_lists);
+        let Some(set) = self.types.get(&vl.type_) else {
+            bump(&c.unknown_type);
+            self.once.warn(&format!("type:{}", vl.type_), || {
+                format!(
+                    "dataset not found: {} (from \"{}\"), check your types.db! Its values are dropped.",
+                    vl.type_,
+                    vl.identifier()
+                )
+            });
+            return;
+        };
+        if set.sources.len() != vl.values.len() {
+            bump(&c.wrong_count);
+            self.once.warn(&format!("count:{}:{}", vl.type_, vl.values.len()), || {
+                format!(
+                    "<{}> type {} has {} data sources but {} values were received; dropped",
+                    vl.identifier(),
+                    vl.type_,
+                    set.sources.len(),
+                    vl.values.len()
+                )
+            });
+            return;
+        }
+        let interval = if vl.interval == CdTime::ZERO { self.default_interval } else { vl.interval };
+        let path = match rrdcreate::file_path(&self.data_dir, vl) {
+            Ok(path) => path,
+            Err(e) => {
+                bump(&c.bad_name);
+                self.once.warn(&format!("path:{}", vl.identifier()), || format!("<{}>: {e}; dropped", vl.identifier()));
+                return;
+            }
+        };
+        self.raw.clear();
+        self.raw.extend(vl.values.iter().map(rrdcreate::raw_bits));
+        self.writer.submit(path, set, vl.time, interval, &self.raw);
+    }
+}
+
+/// The kernel's drop count for the UDP socket bound to `local` (the last column of
+/// `/proc/net/udp` or `/proc/net/udp6`), when it can be found.
+pub fn udp_drops(local: SocketAddr) -> Option<u64> {
+    let file = if local.is_ipv6() { "/proc/net/udp6" } else { "/proc/net/udp" };
+    let text = std::fs::read_to_string(file).ok()?;
+    let port = format!(":{:04X}", local.port());
+    let mut total = None;
+    for line in text.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.get(1).is_some_and(|addr| addr.ends_with(&port))
+            && let Some(drops) = fields.last().and_then(|d| d.parse::<u64>().ok())
+        {
+            *total.get_or_insert(0) += drops;
+        }
+    }
+    total
+}
+
+/// `collectd-view receive`: runs until SIGINT or SIGTERM, then writes what is pending and
+/// prints the counters. A second signal exits at once.
+pub fn run(args: ReceiveArgs) -> anyhow::Result<()> {
+    let config = ReceiverConfig::from_args(&args)?;
+    let pool =
+        Pool::new(PoolConfig { program: args.rrdtool.clone().into(), workers: args.workers, ..PoolConfig::default() })
+            .with_context(|| format!("--rrdtool {}", args.rrdtool))?;
+    let term = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 1, term.clone())
+            .context("installing signal handlers")?;
+        signal_hook::flag::register(signal, term.clone()).context("installing signal handlers")?;
+    }
+    let types = config.types.len();
+    let data_dir = config.data_dir.clone();
+    let receiver = Receiver::start(config, pool)?;
+    log::info(&format!(
+        "receive: {}; writing RRD files to {} ({} types known)",
+        receiver.description(),
+        data_dir.display(),
+        types
+    ));
+    while !term.load(Ordering::Relaxed) {
+        std::thread::sleep(POLL);
+    }
+    log::info("receive: stopping; writing pending values");
+    let stats = receiver.stop();
+    log::info(&format!("receive: stopped; {stats}"));
+    Ok(())
+}

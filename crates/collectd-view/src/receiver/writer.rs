@@ -1,0 +1,610 @@
+//! Batched RRD writes through the rrdtool pool, with collectd's update rules: a file is
+//! created on its first value, values not newer than the last one for the file are
+//! dropped, and the values of one file go to rrdtool together.
+//!
+//! - **Submit** (the receive loop, never blocking on I/O): a value whose time is not
+//!   after the last value accepted for the same file is dropped, exactly as collectd's
+//!   rrdtool plugin drops it (`rrd_cache_insert`, full-resolution times); otherwise it
+//!   joins the file's pending batch. When the pending values of all files reach
+//!   `max_pending`, new values are dropped and counted, so memory stays bounded when
+//!   rrdtool cannot keep up.
+//! - **Flush** (`threads` flush threads): every `flush_interval`, or at once when a file
+//!   has `batch_size` pending values, or at shutdown. Flushing a file checks that it
+//!   exists (creating it with the first pending value's interval and time, as
+//!   `cu_rrd_create_file` does) and reads its last update once (`rrdtool last`); values
+//!   whose whole second is not after the file's last update are dropped, as rrdtool would
+//!   refuse them ("illegal attempt to update … minimum one second step") — which keeps one
+//!   refused value from failing a whole batch; the rest go in `rrdtool update` commands of
+//!   at most `batch_size` values.
+//! - **Shutdown** ([`Writer::shutdown`], also on drop): every pending value is written
+//!   before the threads end.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use collectd::protocol::CdTime;
+
+use super::rrdcreate::{self, CreateConfig};
+use super::types_db::DataSet;
+use crate::rrdtool::Pool;
+
+/// How the writer batches.
+#[derive(Clone, Debug)]
+pub struct WriterConfig {
+    /// Longest a value waits before it is written (default 1 s).
+    pub flush_interval: Duration,
+    /// Pending values that make a file flush at once; also the most values of one
+    /// `rrdtool update` (default 512).
+    pub batch_size: usize,
+    /// Most values pending over all files; beyond, new values are dropped (default 1,000,000).
+    pub max_pending: usize,
+    /// Flush threads, each using one rrdtool process at a time (default 2).
+    pub threads: usize,
+    /// File layout.
+    pub create: CreateConfig,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            flush_interval: Duration::from_secs(1),
+            batch_size: 512,
+            max_pending: 1_000_000,
+            threads: 2,
+            create: CreateConfig::default(),
+        }
+    }
+}
+
+/// Why the writer could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WriterError {
+    /// A flush thread could not be started.
+    #[error("cannot start a flush thread: {0}")]
+    Thread(#[source] std::io::Error),
+    /// The configuration makes no sense.
+    #[error("bad writer configuration: {0}")]
+    Config(String),
+}
+
+/// Counters of what happened to submitted values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Values accepted into a batch.
+    pub accepted: u64,
+    /// Dropped: not newer than the last value of the same file (collectd's rule).
+    pub too_old: u64,
+    /// Dropped: not in a later second than the file's last update (rrdtool's rule).
+    pub not_newer_on_disk: u64,
+    /// Dropped: too many values pending.
+    pub backlog_dropped: u64,
+    /// Written to RRD files.
+    pub written: u64,
+    /// Lost to errors (file creation or update failed; see the log).
+    pub failed: u64,
+    /// Files created.
+    pub files_created: u64,
+    /// `rrdtool update` commands run.
+    pub updates: u64,
+    /// Values pending now.
+    pub pending: u64,
+}
+
+/// What [`Writer::submit`] did with a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Submitted {
+    /// It is in a batch.
+    Queued,
+    /// Dropped: not newer than the last value of the file.
+    TooOld,
+    /// Dropped: the backlog is full.
+    Backlog,
+}
+
+/// The pending values of one file.
+#[derive(Default)]
+struct Batch {
+    times: Vec<CdTime>,
+    /// The interval of each value (the file is created with the first usable one).
+    intervals: Vec<CdTime>,
+    /// `sources` raw values per time.
+    values: Vec<u64>,
+}
+
+/// Batches up to this many values keep their buffers for the next batch of the file.
+const RECYCLE_UP_TO: usize = 256;
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.times.len()
+    }
+
+    /// Empties the batch for reuse, or `None` when its buffers are too large to keep.
+    fn recycle(mut self) -> Option<Batch> {
+        if self.times.capacity() > RECYCLE_UP_TO {
+            return None;
+        }
+        self.times.clear();
+        self.intervals.clear();
+        self.values.clear();
+        Some(self)
+    }
+}
+
+struct FileEntry {
+    set: Arc<DataSet>,
+    /// collectd's cache: time of the last value accepted.
+    last_time: CdTime,
+    pending: Batch,
+    queued: bool,
+    in_flight: bool,
+    /// The file's last update, once known.
+    disk_last: Option<i64>,
+}
+
+struct State {
+    files: HashMap<Arc<Path>, FileEntry>,
+    ready: VecDeque<Arc<Path>>,
+    pending_total: usize,
+    in_flight: usize,
+    next_tick: Instant,
+    shutdown: bool,
+    stats: WriterStats,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    wake: Condvar,
+    pool: Pool,
+    config: WriterConfig,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Writes values to RRD files in batches; see the module documentation.
+pub struct Writer {
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").field("config", &self.shared.config).finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Starts the flush threads.
+    pub fn start(pool: Pool, config: WriterConfig) -> Result<Writer, WriterError> {
+        if config.batch_size == 0 || config.threads == 0 || config.flush_interval.is_zero() {
+            return Err(WriterError::Config(format!(
+                "batch size {}, threads {} and flush interval {:?} must be above zero",
+                config.batch_size, config.threads, config.flush_interval
+            )));
+        }
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                files: HashMap::new(),
+                ready: VecDeque::new(),
+                pending_total: 0,
+                in_flight: 0,
+                next_tick: Instant::now() + config.flush_interval,
+                shutdown: false,
+                stats: WriterStats::default(),
+            }),
+            wake: Condvar::new(),
+            pool,
+            config,
+        });
+        let mut writer = Writer { shared: shared.clone(), threads: Vec::new() };
+        for i in 0..shared.config.threads {
+            let s = shared.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("rrd-flush-{i}"))
+                .spawn(move || flush_loop(&s))
+                .map_err(WriterError::Thread)?;
+            writer.threads.push(handle);
+        }
+        Ok(writer)
+    }
+
+    /// Queues one value list for `path`: `values` are the raw values (see
+    /// [`rrdcreate::raw_bits`]), one per data source of `set`.
+    pub fn submit(
+        &self,
+        path: PathBuf,
+        set: &Arc<DataSet>,
+        time: CdTime,
+        interval: CdTime,
+        values: &[u64],
+    ) -> Submitted {
+        let shared = &self.shared;
+        let mut guard = shared.lock();
+        let state = &mut *guard;
+        if state.pending_total >= shared.config.max_pending {
+            state.stats.backlog_dropped += 1;
+            return Submitted::Backlog;
+        }
+        let key: Arc<Path> = match state.files.get_key_value(path.as_path()) {
+            Some((key, _)) => key.clone(),
+            None => {
+                let key: Arc<Path> = Arc::from(path.as_path());
+                let entry = FileEntry {
+                    set: set.clone(),
+                    last_time: CdTime::ZERO,
+                    pending: Batch::default(),
+                    queued: false,
+                    in_flight: false,
+                    disk_last: None,
+                };
+                state.files.insert(key.clone(), entry);
+                key
+            }
+        };
+        let entry = state.files.get_mut(&key).expect("inserted above");
+        if time <= entry.last_time {
+            state.stats.too_old += 1;
+            return Submitted::TooOld;
+        }
+        entry.last_time = time;
+        entry.pending.times.push(time);
+        entry.pending.intervals.push(interval);
+        entry.pending.values.extend_from_slice(values);
+        state.pending_total += 1;
+        state.stats.accepted += 1;
+        let due = entry.pending.len() >= shared.config.batch_size || state.shutdown;
+        if due && !entry.queued && !entry.in_flight {
+            entry.queued = true;
+            state.ready.push_back(key);
+            shared.wake.notify_one();
+        }
+        Submitted::Queued
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> WriterStats {
+        let state = self.shared.lock();
+        WriterStats { pending: state.pending_total as u64, ..state.stats }
+    }
+
+    /// Writes every pending value, stops the threads and returns the final counters.
+    pub fn shutdown(mut self) -> WriterStats {
+        self.close();
+        self.stats()
+    }
+
+    fn close(&mut self) {
+        {
+            let mut state = self.shared.lock();
+            state.shutdown = true;
+            enqueue_waiting(&mut state);
+            self.shared.wake.notify_all();
+        }
+        for handle in self.threads.drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if !self.threads.is_empty() {
+            self.close();
+        }
+    }
+}
+
+/// Queues every file with pending values that is neither queued nor being flushed.
+fn enqueue_waiting(state: &mut State) {
+    let State { files, ready, .. } = state;
+    for (path, entry) in files.iter_mut() {
+        if !entry.pending.times.is_empty() && !entry.queued && !entry.in_flight {
+            entry.queued = true;
+            ready.push_back(path.clone());
+        }
+    }
+}
+
+fn flush_loop(shared: &Shared) {
+    let mut state = shared.lock();
+    loop {
+        let now = Instant::now();
+        if now >= state.next_tick {
+            enqueue_waiting(&mut state);
+            state.next_tick = now + shared.config.flush_interval;
+        }
+        if let Some(path) = state.ready.pop_front() {
+            let Some(entry) = state.files.get_mut(&path) else { continue };
+            entry.queued = false;
+            if entry.in_flight || entry.pending.times.is_empty() {
+                continue;
+            }
+            entry.in_flight = true;
+            let batch = std::mem::take(&mut entry.pending);
+            let set = entry.set.clone();
+            let disk_last = entry.disk_last;
+            state.pending_total -= batch.len();
+            state.in_flight += 1;
+            drop(state);
+
+            let outcome = flush_file(shared, &path, &set, &batch, disk_last);
+
+            state = shared.lock();
+            state.in_flight -= 1;
+            let stats = &mut state.stats;
+            stats.written += outcome.written;
+            stats.failed += outcome.failed;
+            stats.not_newer_on_disk += outcome.not_newer;
+            stats.files_created += u64::from(outcome.created);
+            stats.updates += outcome.updates;
+            let shutdown = state.shutdown;
+            let batch_size = shared.config.batch_size;
+            let entry = state.files.get_mut(&path).expect("files are never removed");
+            entry.in_flight = false;
+            entry.disk_last = outcome.disk_last;
+            // Reuse the buffers: a steady stream then allocates nothing per batch.
+            if entry.pending.times.is_empty()
+                && let Some(empty) = batch.recycle()
+            {
+                entry.pending = empty;
+            }
+            let requeue = !entry.pending.times.is_empty() && (shutdown || entry.pending.len() >= batch_size);
+            if requeue {
+                entry.queued = true;
+                state.ready.push_back(path);
+            }
+            shared.wake.notify_all();
+            continue;
+        }
+        if state.shutdown {
+            if state.in_flight == 0 {
+                shared.wake.notify_all();
+                return;
+            }
+            state = shared.wake.wait(state).unwrap_or_else(|e| e.into_inner());
+            continue;
+        }
+        let wait = state.next_tick.saturating_duration_since(Instant::now());
+        state = shared.wake.wait_timeout(state, wait).unwrap_or_else(|e| e.into_inner()).0;
+    }
+}
+
+#[derive(Default)]
+struct Outcome {
+    written: u64,
+    failed: u64,
+    not_newer: u64,
+    created: bool,
+    updates: u64,
+    disk_last: Option<i64>,
+}
+
+fn flush_file(shared: &Shared, path: &Path, set: &DataSet, batch: &Batch, disk_last: Option<i64>) -> Outcome {
+    let total = batch.len() as u64;
+    let mut out = Outcome { disk_last, ..Outcome::default() };
+    // Values before this index were lost already.
+    let mut skip = 0;
+    let fail = |mut out: Outcome, message: String| {
+        super::log::warn(&message);
+        out.failed = total;
+        out
+    };
+    let Some(path_text) = path.to_str() else {
+        return fail(out, format!("{}: the path is not UTF-8; rrdtool cannot be given it", path.display()));
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => {
+            if out.disk_last.is_none() {
+                match last_update(&shared.pool, path_text) {
+                    Ok(last) => out.disk_last = Some(last),
+                    Err(e) => return fail(out, format!("{path_text}: cannot read the last update: {e}")),
+                }
+            }
+        }
+        Ok(_) => return fail(out, format!("{path_text}: not a regular file")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // collectd tries to create the file for every value until it succeeds; a
+            // value whose interval gives no step makes no file and is lost.
+            let mut created = None;
+            for i in 0..batch.len() {
+                match rrdcreate::create_args(path_text, set, batch.times[i], batch.intervals[i], &shared.config.create)
+                {
+                    Ok(args) => {
+                        created = Some((i, args));
+                        break;
+                    }
+                    Err(e) if i == 0 => super::log::warn(&format!("{path_text}: not created: {e}")),
+                    Err(_) => {}
+                }
+            }
+            let Some((first, args)) = created else {
+                out.failed += total;
+                return out;
+            };
+            out.failed += first as u64;
+            skip = first;
+            if let Some(dir) = path.parent()
+                && let Err(e) = std::fs::create_dir_all(dir)
+            {
+                return fail(out, format!("{}: cannot create the directory: {e}", dir.display()));
+            }
+            if let Err(e) = shared.pool.run(&args) {
+                return fail(out, format!("{path_text}: rrdtool create failed: {e}"));
+            }
+            out.created = true;
+            // `-b` is the first value's second minus one.
+            let start: i64 = args[5].parse().unwrap_or(0);
+            out.disk_last = Some(start);
+        }
+        Err(e) => return fail(out, format!("{path_text}: {e}")),
+    }
+    let mut last = out.disk_last.unwrap_or(i64::MIN);
+    let sources = set.sources.len();
+    let mut args: Vec<String> = Vec::with_capacity(2 + batch.len().min(shared.config.batch_size));
+    let run = |args: &mut Vec<String>, last: i64, out: &mut Outcome| {
+        let count = (args.len() - 2) as u64;
+        if count == 0 {
+            return;
+        }
+        out.updates += 1;
+        match shared.pool.run(args.as_slice()) {
+            Ok(_) => {
+                out.written += count;
+                out.disk_last = Some(last);
+            }
+            Err(e) => {
+                super::log::warn(&format!("{path_text}: rrdtool update of {count} values failed: {e}"));
+                out.failed += count;
+                // Read the file's last update again before the next batch.
+                out.disk_last = None;
+            }
+        }
+        args.clear();
+    };
+    for (i, &time) in batch.times.iter().enumerate().skip(skip) {
+        if args.is_empty() {
+            args.push("update".into());
+            args.push(path_text.to_owned());
+        }
+        let second = rrdcreate::update_time(time) as i64;
+        if second <= last {
+            out.not_newer += 1;
+            continue;
+        }
+        last = second;
+        args.push(rrdcreate::update_arg(time, set, &batch.values[i * sources..(i + 1) * sources]));
+        if args.len() - 2 >= shared.config.batch_size {
+            run(&mut args, last, &mut out);
+            if out.disk_last.is_none() {
+                // The rest is lost too: without a known last update, rrdtool would refuse
+                // a part of it anyway, and the next flush starts afresh.
+                out.failed += (batch.len() - i - 1) as u64;
+                return out;
+            }
+        }
+    }
+    if args.len() > 2 {
+        run(&mut args, last, &mut out);
+    }
+    out
+}
+
+/// `rrdtool last FILE`.
+fn last_update(pool: &Pool, path: &str) -> Result<i64, String> {
+    let reply = pool.run(&["last", path]).map_err(|e| e.to_string())?;
+    let line = reply.lines.first().ok_or("empty reply to rrdtool last")?;
+    line.trim().parse().map_err(|_| format!("unexpected reply to rrdtool last: {line:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::receiver::types_db::TypesDb;
+    use crate::rrdtool::PoolConfig;
+
+    fn pool() -> Option<Pool> {
+        testkit::require_rrdtool()?;
+        Some(Pool::new(PoolConfig::default()).unwrap())
+    }
+
+    fn info(pool: &Pool, path: &Path) -> HashMap<String, String> {
+        pool.info(path).unwrap().into_iter().collect()
+    }
+
+    #[test]
+    fn batches_drop_old_values_and_flush_at_shutdown() {
+        let Some(pool) = pool() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h/p/gauge.rrd");
+        let db = TypesDb::builtin();
+        let gauge = db.get("gauge").unwrap();
+        let config = WriterConfig { flush_interval: Duration::from_secs(60), ..WriterConfig::default() };
+        let writer = Writer::start(pool.clone(), config).unwrap();
+        let t = |s: f64| CdTime::from_secs_f64(1_700_000_000.0 + s);
+        let i = CdTime::from_secs(10);
+        let v = |x: f64| [x.to_bits()];
+        assert_eq!(writer.submit(path.clone(), gauge, t(0.0), i, &v(1.0)), Submitted::Queued);
+        assert_eq!(writer.submit(path.clone(), gauge, t(0.0), i, &v(2.0)), Submitted::TooOld);
+        assert_eq!(writer.submit(path.clone(), gauge, t(-5.0), i, &v(2.0)), Submitted::TooOld);
+        // Newer at full resolution but in the same second: rrdtool would refuse it.
+        assert_eq!(writer.submit(path.clone(), gauge, t(0.2), i, &v(3.0)), Submitted::Queued);
+        assert_eq!(writer.submit(path.clone(), gauge, t(10.0), i, &v(4.0)), Submitted::Queued);
+        assert_eq!(writer.submit(path.clone(), gauge, t(20.0), i, &v(f64::NAN)), Submitted::Queued);
+        assert!(!path.exists(), "nothing is written before the flush interval");
+        let stats = writer.shutdown();
+        assert_eq!(
+            (stats.accepted, stats.too_old, stats.not_newer_on_disk, stats.written, stats.failed, stats.files_created),
+            (4, 2, 1, 3, 0, 1)
+        );
+        assert_eq!(stats.pending, 0);
+        let info = info(&pool, &path);
+        assert_eq!(info["step"], "10");
+        assert_eq!(info["last_update"], "1700000020");
+        assert_eq!(info["ds[value].last_ds"], "nan");
+        assert_eq!(info["ds[value].minimal_heartbeat"], "20");
+    }
+
+    #[test]
+    fn existing_files_are_not_rewritten_into_the_past() {
+        let Some(pool) = pool() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h/p/derive.rrd");
+        let db = TypesDb::builtin();
+        let derive = db.get("derive").unwrap();
+        let t = |s: u64| CdTime::from_secs(1_700_000_000 + s);
+        let config = WriterConfig { batch_size: 2, ..WriterConfig::default() };
+        let writer = Writer::start(pool.clone(), config.clone()).unwrap();
+        for k in 0..5 {
+            writer.submit(path.clone(), derive, t(10 * k), CdTime::from_secs(10), &[k * 100]);
+        }
+        let first = writer.shutdown();
+        assert_eq!((first.written, first.failed), (5, 0));
+        // A new writer knows nothing of the file: it reads its last update.
+        let writer = Writer::start(pool.clone(), config).unwrap();
+        writer.submit(path.clone(), derive, t(40), CdTime::from_secs(10), &[1]);
+        writer.submit(path.clone(), derive, t(50), CdTime::from_secs(10), &[600]);
+        let second = writer.shutdown();
+        assert_eq!((second.accepted, second.not_newer_on_disk, second.written, second.files_created), (2, 1, 1, 0));
+        assert_eq!(info(&pool, &path)["ds[value].last_ds"], "600");
+    }
+
+    #[test]
+    fn backlog_is_bounded() {
+        let Some(pool) = pool() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let db = TypesDb::builtin();
+        let gauge = db.get("gauge").unwrap();
+        let config =
+            WriterConfig { max_pending: 3, flush_interval: Duration::from_secs(60), ..WriterConfig::default() };
+        let writer = Writer::start(pool, config).unwrap();
+        let outcomes: Vec<Submitted> = (0..5)
+            .map(|k| {
+                writer.submit(
+                    dir.path().join("h/p/gauge.rrd"),
+                    gauge,
+                    CdTime::from_secs(1_700_000_000 + k),
+                    CdTime::from_secs(1),
+                    &[0],
+                )
+            })
+            .collect();
+        assert_eq!(outcomes[2], Submitted::Queued);
+        assert_eq!(outcomes[3], Submitted::Backlog);
+        let stats = writer.shutdown();
+        assert_eq!((stats.backlog_dropped, stats.written), (2, 3));
+    }
+
+    #[test]
+    fn rejects_a_zero_configuration() {
+        let Some(pool) = pool() else { return };
+        let config = WriterConfig { threads: 0, ..WriterConfig::default() };
+        assert!(matches!(Writer::start(pool, config), Err(WriterError::Config(_))));
+    }
+}

@@ -1,0 +1,272 @@
+//! Test support for the `dump` and `receive` subcommands: the built binary as a child
+//! process on loopback, its output collected line by line, datagrams sent to it, and RRD
+//! files read back with rrdtool.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The `collectd-view` binary cargo built for these tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_collectd-view");
+
+type Lines = Arc<Mutex<Vec<String>>>;
+
+fn collect(reader: impl std::io::Read + Send + 'static, lines: Lines) {
+    thread::spawn(move || {
+        for line in BufReader::new(reader).lines() {
+            let Ok(line) = line else { break };
+            lines.lock().unwrap().push(line);
+        }
+    });
+}
+
+/// A running `collectd-view` with its stdout and stderr collected.
+pub struct Proc {
+    child: Child,
+    stdout: Lines,
+    stderr: Lines,
+    status: Option<ExitStatus>,
+}
+
+impl Proc {
+    /// Starts `collectd-view ARGS…`.
+    pub fn spawn<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Proc {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("collectd-view starts");
+        let stdout: Lines = Arc::default();
+        let stderr: Lines = Arc::default();
+        collect(child.stdout.take().unwrap(), stdout.clone());
+        collect(child.stderr.take().unwrap(), stderr.clone());
+        Proc { child, stdout, stderr, status: None }
+    }
+
+    /// Starts it and waits for its "listening on" line; panics with its stderr otherwise.
+    pub fn spawn_listening<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Proc {
+        let mut p = Proc::spawn(args);
+        if p.wait_stderr("listening on", Duration::from_secs(10)).is_none() {
+            let status = p.wait_exit(Duration::from_secs(1));
+            panic!("collectd-view did not start listening ({status:?}); stderr:\n{}", p.stderr());
+        }
+        p
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything written to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().join("\n")
+    }
+
+    /// The stdout lines so far.
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Waits for a stderr line containing `needle`.
+    pub fn wait_stderr(&self, needle: &str, timeout: Duration) -> Option<String> {
+        poll(timeout, || self.stderr.lock().unwrap().iter().find(|l| l.contains(needle)).cloned())
+    }
+
+    /// Waits until stdout has `n` lines; returns what it has then.
+    pub fn wait_stdout(&self, n: usize, timeout: Duration) -> Vec<String> {
+        poll(timeout, || (self.stdout.lock().unwrap().len() >= n).then_some(()));
+        self.stdout_lines()
+    }
+
+    /// Sends a signal with `kill(1)` (e.g. "TERM", "INT").
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill").arg(format!("-{name}")).arg(self.pid().to_string()).status().unwrap().success();
+        assert!(ok, "kill -{name} {}", self.pid());
+    }
+
+    /// True while the process runs.
+    pub fn is_running(&mut self) -> bool {
+        if self.status.is_some() {
+            return false;
+        }
+        match self.child.try_wait().unwrap() {
+            Some(status) => {
+                self.status = Some(status);
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// Waits for the process to exit.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while self.is_running() {
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        // Let the reader threads take the last lines.
+        thread::sleep(Duration::from_millis(100));
+        self.status
+    }
+
+    /// SIGTERM, then waits for a clean exit; panics with stderr otherwise.
+    pub fn terminate(&mut self) -> String {
+        self.signal("TERM");
+        let status = self.wait_exit(Duration::from_secs(60));
+        let stderr = self.stderr();
+        assert!(status.is_some_and(|s| s.success()), "exit {status:?}; stderr:\n{stderr}");
+        stderr
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.is_running() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if thread::panicking() {
+            eprintln!("--- collectd-view stderr ---\n{}", self.stderr());
+        }
+    }
+}
+
+/// Polls every 20 ms.
+pub fn poll<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A socket to send from, on the loopback of `to`'s family.
+pub fn sender(to: SocketAddr) -> UdpSocket {
+    let from: SocketAddr = match to {
+        SocketAddr::V4(_) => (Ipv4Addr::LOCALHOST, 0).into(),
+        SocketAddr::V6(_) => (Ipv6Addr::LOCALHOST, 0).into(),
+    };
+    UdpSocket::bind(from).unwrap()
+}
+
+/// `127.0.0.1:PORT` on a free port.
+pub fn free_addr() -> SocketAddr {
+    (Ipv4Addr::LOCALHOST, testkit::free_udp_port()).into()
+}
+
+/// Every `.rrd` file under `dir`, relative to it, sorted.
+pub fn rrd_files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else if path.extension().is_some_and(|e| e == "rrd") {
+                out.push(path.strip_prefix(root).unwrap().to_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// `rrdtool info` as a map, without what differs between two files made the same way:
+/// the file name and the RRAs' current rows (rrdtool starts them at random).
+pub fn structure_and_state(path: &Path) -> BTreeMap<String, String> {
+    let mut info = testkit::parse_rrd_info(&testkit::rrd_info(path));
+    info.remove("filename");
+    info.retain(|k, _| !k.ends_with(".cur_row"));
+    info
+}
+
+/// Raw `rrdtool fetch` output.
+pub fn fetch(path: &Path, cf: &str, start: i64, end: i64, resolution: u64) -> String {
+    let out = Command::new("rrdtool")
+        .arg("fetch")
+        .arg(path)
+        .arg(cf)
+        .args(["-s", &start.to_string(), "-e", &end.to_string(), "-r", &resolution.to_string()])
+        .env("LC_ALL", "C")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "rrdtool fetch {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `rrdtool last`.
+pub fn last_update(path: &Path) -> Option<i64> {
+    let out = Command::new("rrdtool").arg("last").arg(path).output().ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+/// The `key=value` counters of the receiver's final "stopped;" line.
+pub fn receiver_counters(stderr: &str) -> BTreeMap<String, String> {
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.contains("receive: stopped;"))
+        .unwrap_or_else(|| panic!("no summary:\n{stderr}"));
+    line.split_whitespace().filter_map(|w| w.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+}
+
+/// One counter as a number.
+pub fn counter(counters: &BTreeMap<String, String>, key: &str) -> u64 {
+    counters.get(key).unwrap_or_else(|| panic!("no {key} in {counters:?}")).parse().unwrap()
+}
+
+/// Seconds since the epoch, now.
+pub fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// VmRSS of a process in KiB, from /proc.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Bytes waiting in the receive queue of the UDP socket bound to `port` (from
+/// `/proc/net/udp` and `/proc/net/udp6`); `None` when no such socket is found.
+pub fn udp_rx_queue(port: u16) -> Option<u64> {
+    let suffix = format!(":{port:04X}");
+    let mut found = None;
+    for file in ["/proc/net/udp", "/proc/net/udp6"] {
+        let Ok(text) = std::fs::read_to_string(file) else { continue };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.get(1).is_some_and(|a| a.ends_with(&suffix))
+                && let Some((_, rx)) = fields.get(4).and_then(|q| q.split_once(':'))
+            {
+                *found.get_or_insert(0) += u64::from_str_radix(rx, 16).unwrap_or(0);
+            }
+        }
+    }
+    found
+}
+
+/// Waits until the socket on `port` has read everything sent to it.
+pub fn wait_drained(port: u16, timeout: Duration) -> bool {
+    poll(timeout, || (udp_rx_queue(port) == Some(0)).then_some(())).is_some()
+}
