@@ -1,6 +1,6 @@
-# make deps: install the Debian packages the tests need, when they are missing.
+# make demo: the whole chain on loopback (library traffic → receiver → RRD files → web interface).
 # make test: deps, formatting, lints, then every test of the workspace.
-# make demo: the whole chain on loopback (see README).
+# make deps: install the Debian packages the tests need, when they are missing.
 # make bench: the criterion benchmarks.
 
 SHELL := /bin/bash
@@ -8,22 +8,34 @@ CARGO ?= cargo
 # collectd-core: a real collectd 5.12 for the interop tests; rrdtool: files and graphs;
 # chromium + chromium-driver: the web interface's browser tests.
 DEBIAN_PACKAGES := collectd-core rrdtool chromium chromium-driver
+# What `make demo` needs: rrdtool only (the embedded receiver stands in for collectd).
+DEMO_PACKAGES := rrdtool
+# Extra flags for the demo, e.g. make demo DEMO_ARGS="--listen 127.0.0.1:9090 --duration 60"
+DEMO_ARGS ?=
 
-.PHONY: deps lint test bench fuzz
+.PHONY: deps demo-deps lint test demo bench fuzz
 
-deps:
+# Installs the packages given in $(1) that dpkg does not list as installed.
+define install_missing
 	@missing=""; \
-	for pkg in $(DEBIAN_PACKAGES); do \
+	for pkg in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing$$missing"; \
+	  echo "make: installing$$missing"; \
 	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	else \
-	  echo "make deps: all of $(DEBIAN_PACKAGES) installed"; \
+	  echo "make: $(1) installed"; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEBIAN_PACKAGES))
+
+demo-deps:
+	$(call install_missing,$(DEMO_PACKAGES))
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -32,8 +44,11 @@ lint:
 test: deps lint
 	$(CARGO) test --workspace --all-features
 
+demo: demo-deps
+	$(CARGO) run -p collectd-view -- demo $(DEMO_ARGS)
+
 bench:
-	$(CARGO) bench --workspace
+	$(CARGO) bench --workspace --all-features
 
 fuzz:
 	cd fuzz && $(CARGO) +nightly fuzz run parse

@@ -7,16 +7,20 @@
 //! - [`select`]: selections by name → graphs of the kinds the names call for; the `ls` tree.
 //! - [`receiver`]: the embedded receiver: datagrams → RRD files as collectd's rrdtool plugin
 //!   writes them (`receive`).
+//! - [`demo`]: the whole chain on loopback: library traffic → receiver → files → web (`demo`).
 //! - [`dump`]: received value lists and notifications as JSON lines (`dump`).
+//! - [`web`]: the web interface (`serve`): overview → host → category → stat, combine.
 
 #![warn(missing_docs)]
 
+pub mod demo;
 pub mod dump;
 pub mod graph;
 pub mod index;
 pub mod receiver;
 pub mod rrdtool;
 pub mod select;
+pub mod web;
 
 use std::sync::Arc;
 

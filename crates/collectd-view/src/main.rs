@@ -35,6 +35,10 @@ enum Command {
     Dump(collectd_view::dump::DumpArgs),
     /// Receive datagrams and write RRD files as collectd's rrdtool plugin does.
     Receive(Box<collectd_view::receiver::ReceiveArgs>),
+    /// Serve the web interface: overview, drill-down, combined graphs.
+    Serve(collectd_view::web::ServeArgs),
+    /// Run the whole chain on loopback: example traffic, the receiver, the web interface.
+    Demo(collectd_view::demo::DemoArgs),
 }
 
 #[derive(Args, Debug)]
@@ -118,6 +122,8 @@ fn main() -> Result<()> {
         Command::Graph(args) => graph(*args),
         Command::Dump(args) => collectd_view::dump::run(args),
         Command::Receive(args) => collectd_view::receiver::run(*args),
+        Command::Serve(args) => Ok(collectd_view::web::run(args)?),
+        Command::Demo(args) => collectd_view::demo::run(args),
     }
 }
 

@@ -157,6 +157,22 @@ pub struct ReceiverConfig {
 }
 
 impl ReceiverConfig {
+    /// A plain receiver (security level None) with collectd's defaults: the built-in
+    /// types.db, a 10-second default interval, a 4 MiB receive buffer asked for.
+    pub fn new(listen: SocketAddr, data_dir: impl Into<PathBuf>) -> ReceiverConfig {
+        ReceiverConfig {
+            listen,
+            interface: None,
+            receive_buffer: 4 << 20,
+            security_level: SecurityLevel::None,
+            auth_file: None,
+            data_dir: data_dir.into(),
+            types: Arc::new(TypesDb::builtin()),
+            default_interval: CdTime::from_secs(10),
+            writer: WriterConfig::default(),
+        }
+    }
+
     /// Checks the options and reads the types database (its skipped lines are reported).
     pub fn from_args(args: &ReceiveArgs) -> Result<ReceiverConfig, ReceiverError> {
         let bad = |option: &'static str, reason: String| ReceiverError::BadOption { option, reason };

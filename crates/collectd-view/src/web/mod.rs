@@ -1,0 +1,567 @@
+//! The web interface (`collectd-view serve`): routes, shared state, and the request-level
+//! error page; pages in [`pages`], images and data in [`endpoints`], markup in [`html`].
+//!
+//! - **Names are looked up, never joined.** Every host, category, plugin directory, file
+//!   and data source in a URL is looked up in the index snapshot ([`build`]); a path is only
+//!   ever one the index listed.
+//! - **State in the URL.** Every page's range, size, mode and selection is in its URL
+//!   ([`params`]); a combined graph is a list of `s=host/dir/file[/ds]` parameters.
+//! - **Bounded input.** Width, height, span, number of series and query length are bounded;
+//!   a bad parameter gets a 400 page naming it and saying why ([`params::BadParam`]).
+//! - **rrdtool off the async threads.** Lookups and renderings run in `spawn_blocking`
+//!   through the [`crate::rrdtool::Pool`]; images are cached by argv and freshness
+//!   ([`cache`]), carry an ETag, Last-Modified and a `max-age` of one pixel of time.
+//! - **Everything embedded.** Templates are `maud` (compile-time, escaping); the CSS and
+//!   JavaScript are ours, included in the binary; no CDN, no build step.
+
+pub mod build;
+pub mod cache;
+pub mod endpoints;
+pub mod html;
+pub mod pages;
+pub mod params;
+pub mod search;
+pub mod time;
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::graph::{Format, GraphError};
+use crate::index::{Index, IndexError, Refresher, Snapshot};
+use crate::rrdtool::{Pool, PoolConfig, RrdtoolError};
+use cache::{Freshness, RenderCache, Rendered};
+use params::{BadParam, Draw, Target, View};
+use search::SearchIndex;
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// The DataDir could not be indexed.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    /// rrdtool could not be started.
+    #[error(transparent)]
+    Rrdtool(#[from] RrdtoolError),
+    /// The listening socket could not be opened.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The async runtime or the server failed.
+    #[error("web server: {0}")]
+    Io(#[from] std::io::Error),
+    /// The receiver of `--receive` could not start.
+    #[error("receiver: {0}")]
+    Receiver(#[from] crate::receiver::ReceiverError),
+}
+
+/// Settings of `collectd-view serve`.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// collectd's DataDir.
+    pub data_dir: PathBuf,
+    /// Where to listen (loopback by default).
+    pub listen: SocketAddr,
+    /// rrdcached address: rrdtool flushes files there before reading them.
+    pub rrdcached: Option<String>,
+    /// The rrdtool program.
+    pub rrdtool: OsString,
+    /// Number of rrdtool processes.
+    pub workers: usize,
+    /// Longest a rendering may take.
+    pub timeout: Duration,
+    /// How often the index is rescanned (incrementally) in the background.
+    pub rescan: Duration,
+}
+
+impl ServeConfig {
+    /// The defaults for `data_dir`: 127.0.0.1:8080, one rrdtool per core (at most 4).
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        ServeConfig {
+            data_dir: data_dir.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            rrdcached: None,
+            rrdtool: "rrdtool".into(),
+            workers: cores.clamp(1, 4),
+            timeout: Duration::from_secs(30),
+            rescan: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The arguments of `collectd-view serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// collectd's DataDir.
+    #[arg(long, default_value = "/var/lib/collectd/rrd")]
+    pub data_dir: PathBuf,
+    /// Address to listen on (loopback unless told otherwise).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// rrdcached address: rrdtool flushes the files there before reading (`--daemon`).
+    #[arg(long)]
+    pub rrdcached: Option<String>,
+    /// The rrdtool program.
+    #[arg(long, default_value = "rrdtool")]
+    pub rrdtool: String,
+    /// Number of rrdtool processes (default: one per core, at most 4).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Longest a rendering may take, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Also receive collectd datagrams on this address and write them into the DataDir,
+    /// as `collectd-view receive` does (security level None; use `receive` for more).
+    #[arg(long, value_name = "ADDR")]
+    pub receive: Option<SocketAddr>,
+}
+
+/// Runs `collectd-view serve` until Ctrl-C or SIGTERM.
+pub fn run(args: ServeArgs) -> Result<(), WebError> {
+    let mut config = ServeConfig::new(args.data_dir);
+    config.listen = args.listen;
+    config.rrdcached = args.rrdcached;
+    config.rrdtool = args.rrdtool.into();
+    if let Some(w) = args.workers {
+        config.workers = w.clamp(1, 64);
+    }
+    config.timeout = Duration::from_secs(args.timeout.max(1));
+    let receiver = match args.receive {
+        Some(listen) => {
+            let pool = Pool::new(crate::rrdtool::PoolConfig::default())?;
+            let receiver =
+                crate::receiver::Receiver::start(crate::receiver::ReceiverConfig::new(listen, &config.data_dir), pool)?;
+            eprintln!("collectd-view: receiving on udp://{}", receiver.local_addr());
+            Some(receiver)
+        }
+        None => None,
+    };
+    let served = serve(config);
+    if let Some(receiver) = receiver {
+        // Writes what is pending before exit.
+        eprintln!("collectd-view: receiver {}", receiver.stop());
+    }
+    served
+}
+
+/// A request that cannot be answered as asked: status, title, what was wrong, and what
+/// exists nearby (names, with links when there is a page for them).
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Short title.
+    pub title: String,
+    /// What was wrong, in full (rrdtool's own message for a failed rendering).
+    pub detail: String,
+    /// What exists nearby: (name, link).
+    pub nearby: Vec<(String, Option<String>)>,
+}
+
+impl Problem {
+    /// A problem with `status`.
+    pub fn new(status: StatusCode, title: impl Into<String>, detail: impl Into<String>) -> Self {
+        Problem { status, title: title.into(), detail: detail.into(), nearby: Vec::new() }
+    }
+
+    /// A 404 for `what`.
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Problem::new(StatusCode::NOT_FOUND, "Not found", what)
+    }
+
+    /// Adds names that exist nearby, without links.
+    pub fn nearby_names(mut self, names: Vec<String>) -> Self {
+        self.nearby.extend(names.into_iter().map(|n| (n, None)));
+        self
+    }
+
+    /// Adds names that exist nearby, with links.
+    pub fn nearby_links(mut self, links: Vec<(String, String)>) -> Self {
+        self.nearby.extend(links.into_iter().map(|(n, l)| (n, Some(l))));
+        self
+    }
+}
+
+impl From<BadParam> for Problem {
+    fn from(b: BadParam) -> Self {
+        Problem::new(StatusCode::BAD_REQUEST, "Bad request", b.to_string())
+    }
+}
+
+impl From<RrdtoolError> for Problem {
+    fn from(e: RrdtoolError) -> Self {
+        match e {
+            RrdtoolError::Rrdtool { message, .. } => {
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "rrdtool could not draw this graph", message)
+            }
+            e @ RrdtoolError::Timeout { .. } => {
+                Problem::new(StatusCode::GATEWAY_TIMEOUT, "rrdtool timed out", e.to_string())
+            }
+            RrdtoolError::Graph(g) => g.into(),
+            e => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "rrdtool failed", e.to_string()),
+        }
+    }
+}
+
+impl From<GraphError> for Problem {
+    fn from(e: GraphError) -> Self {
+        match e {
+            GraphError::Size { .. } | GraphError::Text { .. } => {
+                Problem::new(StatusCode::BAD_REQUEST, "Bad request", e.to_string())
+            }
+            e => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Cannot make this graph", e.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = html::problem_page(&self).into_string();
+        (self.status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body)
+            .into_response()
+    }
+}
+
+/// A rendered graph and the range it was rendered for.
+#[derive(Debug, Clone)]
+pub struct GraphOut {
+    /// The image (shared with the cache).
+    pub rendered: Arc<Rendered>,
+    /// The range, resolved when the request came.
+    pub range: time::Resolved,
+    /// Seconds a client may reuse it.
+    pub max_age: i64,
+}
+
+struct Inner {
+    index: Arc<Index>,
+    pool: Pool,
+    daemon: Option<String>,
+    cache: RenderCache,
+    fresh: Freshness,
+    search: Mutex<Arc<SearchIndex>>,
+    _refresher: Option<Refresher>,
+}
+
+/// What every handler shares: the index, the rrdtool pool and the caches. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("data_dir", &self.0.index.data_dir()).finish_non_exhaustive()
+    }
+}
+
+/// The rrdtool options that give every graph the interface's look (before the graph's own).
+pub fn style_options(spark: bool) -> Vec<String> {
+    let mut o: Vec<String> = [
+        "--border",
+        "0",
+        "--color",
+        "BACK#FFFFFF",
+        "--color",
+        "CANVAS#FFFFFF",
+        "--color",
+        "SHADEA#FFFFFF",
+        "--color",
+        "SHADEB#FFFFFF",
+        "--color",
+        "GRID#E6E8EB",
+        "--color",
+        "MGRID#C9CED4",
+        "--color",
+        "FONT#2B3137",
+        "--color",
+        "AXIS#8A939C",
+        "--color",
+        "FRAME#8A939C",
+        "--color",
+        "ARROW#8A939C",
+        "--font",
+        "DEFAULT:8:DejaVu Sans",
+        "--font",
+        "TITLE:10:DejaVu Sans",
+        "--font",
+        "LEGEND:8:DejaVu Sans Mono",
+        "--slope-mode",
+        "--disable-rrdtool-tag",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    if spark {
+        o.push("--only-graph".into());
+    }
+    o
+}
+
+impl AppState {
+    /// State over an index and a pool. `rescan`: start a background rescan at this period.
+    pub fn new(index: Arc<Index>, pool: Pool, daemon: Option<String>, rescan: Option<Duration>) -> AppState {
+        let refresher = rescan.map(|every| index.spawn_refresher(every));
+        let search = SearchIndex::build(&index.snapshot());
+        AppState(Arc::new(Inner {
+            index,
+            pool,
+            daemon,
+            cache: RenderCache::new(64 << 20, 2000),
+            fresh: Freshness::new(Duration::from_secs(5)),
+            search: Mutex::new(Arc::new(search)),
+            _refresher: refresher,
+        }))
+    }
+
+    /// The index.
+    pub fn index(&self) -> &Arc<Index> {
+        &self.0.index
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.0.index.snapshot()
+    }
+
+    /// Modification times (blocking when stale).
+    pub fn mtimes(&self, snap: &Snapshot) -> Arc<cache::Mtimes> {
+        self.0.fresh.get(snap)
+    }
+
+    /// The search index of the current snapshot (rebuilt when hosts changed).
+    pub fn search_index(&self, snap: &Snapshot) -> Arc<SearchIndex> {
+        let mut cur = self.0.search.lock().unwrap_or_else(|e| e.into_inner());
+        if !cur.is_for(snap) {
+            *cur = Arc::new(SearchIndex::build(snap));
+        }
+        cur.clone()
+    }
+
+    /// Data source lookup through the index's header reader, then `rrdtool info`.
+    pub fn ds_lookup(&self) -> impl Fn(&crate::index::RrdFile) -> Result<Vec<String>, String> + '_ {
+        crate::ds_lookup(&self.0.index, Some(&self.0.pool))
+    }
+
+    /// Builds the graph of a target (blocking: may read file headers).
+    pub fn build(&self, target: &Target, mode: Draw, view: &View) -> Result<build::Built, Problem> {
+        let snap = self.snapshot();
+        let lookup = self.ds_lookup();
+        build::build(&snap, target, mode, view, self.0.daemon.as_deref(), &lookup)
+    }
+
+    /// Renders (or takes from the cache) a target's graph. Blocking.
+    pub fn render(
+        &self,
+        target: &Target,
+        mode: Draw,
+        view: &View,
+        format: Format,
+        spark: bool,
+    ) -> Result<GraphOut, Problem> {
+        let range = view.resolve().map_err(|e| Problem::from(BadParam::new("start", e)))?;
+        let built = self.build(target, mode, view)?;
+        let mut graph = built.graph;
+        graph.format = format;
+        let options = style_options(spark);
+        let argv = graph.args()?;
+        let pixel = range.pixel(view.width);
+        let now = time::now();
+        let token = if range.relative {
+            format!("bucket {}", now / pixel)
+        } else {
+            format!("mtime {:?}", cache::newest_mtime(&built.files))
+        };
+        let key = format!("{}\u{1}{}\u{1}{token}", options.join("\u{0}"), argv.join("\u{0}"));
+        let rendered = self.0.cache.get_or_render(&key, || {
+            let img = self.0.pool.render_with(&graph, &options)?;
+            Ok(Rendered {
+                data: img.data,
+                format,
+                geometry: img.geometry,
+                etag: cache::etag_of(&key),
+                last_modified: cache::newest_mtime(&built.files),
+            })
+        })?;
+        let max_age = if !range.relative && range.end < now - 3600 { 3600 } else { pixel };
+        Ok(GraphOut { rendered, range, max_age })
+    }
+
+    /// Exports a target's data. Blocking.
+    pub fn xport(
+        &self,
+        target: &Target,
+        mode: Draw,
+        view: &View,
+    ) -> Result<(crate::graph::Graph, crate::rrdtool::Xport), Problem> {
+        view.resolve().map_err(|e| Problem::from(BadParam::new("start", e)))?;
+        let built = self.build(target, mode, view)?;
+        let x = self.0.pool.xport(&built.graph)?;
+        Ok((built.graph, x))
+    }
+}
+
+/// Runs blocking work off the async threads; a panic becomes a 500 page.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Problem> + Send + 'static,
+) -> Result<T, Problem> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        Err(Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal error", format!("the request failed: {e}")))
+    })
+}
+
+/// The router of every page, image, data and asset route.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::overview))
+        .route("/host/{host}", get(pages::host))
+        .route("/host/{host}/category/{cat}", get(pages::category))
+        .route("/host/{host}/category/{cat}/stat/{stat}", get(pages::stat))
+        .route("/host/{host}/plugin/{dir}", get(pages::plugin))
+        .route("/host/{host}/plugin/{dir}/type/{type}", get(pages::type_page))
+        .route("/combine", get(pages::combine))
+        .route("/command", get(pages::command))
+        .route("/command.txt", get(endpoints::command_text))
+        .route("/graph.png", get(endpoints::graph_png))
+        .route("/graph.svg", get(endpoints::graph_svg))
+        .route("/graph.json", get(endpoints::graph_json))
+        .route("/data.csv", get(endpoints::data_csv))
+        .route("/data.json", get(endpoints::data_json))
+        .route("/search.json", get(endpoints::search_json))
+        .route("/assets/{name}", get(endpoints::asset))
+        .route("/favicon.ico", get(endpoints::favicon))
+        .fallback(pages::not_found)
+        .with_state(state)
+}
+
+/// Opens the index and the pool of `config` and returns the state (rescanning in the
+/// background).
+pub fn open(config: &ServeConfig) -> Result<AppState, WebError> {
+    let index = Arc::new(Index::open(&config.data_dir)?);
+    let pool = Pool::new(PoolConfig {
+        program: config.rrdtool.clone(),
+        workers: config.workers,
+        timeout: config.timeout,
+        daemon: config.rrdcached.clone(),
+        ..PoolConfig::default()
+    })?;
+    pool.warm_up()?;
+    Ok(AppState::new(index, pool, config.rrdcached.clone(), Some(config.rescan)))
+}
+
+/// A server running on its own thread (for tests and embedding); stops when dropped.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), WebError>>>,
+}
+
+impl Server {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the server and waits for its thread.
+    pub fn stop(mut self) -> Result<(), WebError> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<(), WebError> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        match self.thread.take() {
+            Some(t) => t.join().unwrap_or_else(|_| Err(WebError::Io(std::io::Error::other("server thread panicked")))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, WebError> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("collectd-view-web").build()?)
+}
+
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, WebError> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|source| WebError::Bind { addr, source })
+}
+
+/// Starts serving `state` on `addr` (port 0: any free port) on a thread of its own.
+pub fn spawn(state: AppState, addr: SocketAddr) -> Result<Server, WebError> {
+    let rt = runtime()?;
+    let listener = rt.block_on(bind(addr))?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new().name("collectd-view-serve".into()).spawn(move || {
+        rt.block_on(async move {
+            axum::serve(listener, router(state))
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await
+                .map_err(WebError::Io)
+        })
+    })?;
+    Ok(Server { addr, stop: Some(tx), thread: Some(thread) })
+}
+
+/// `collectd-view serve`: indexes the DataDir, starts rrdtool, serves until Ctrl-C or
+/// SIGTERM.
+pub fn serve(config: ServeConfig) -> Result<(), WebError> {
+    let state = open(&config)?;
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let listener = bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let snap = state.snapshot();
+        eprintln!(
+            "collectd-view: serving {} ({} hosts, {} files) on http://{addr}/",
+            config.data_dir.display(),
+            snap.hosts.len(),
+            snap.file_count()
+        );
+        axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

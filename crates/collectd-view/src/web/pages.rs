@@ -1,0 +1,874 @@
+//! The HTML pages: overview → host → category → stat, plugin → type, combine, command;
+//! and the 404 page for unknown paths. Each page reads its whole state from its URL, looks
+//! every name up in the index snapshot, and links its children with the same range.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+
+use super::endpoints::{GraphRequest, command_lines};
+use super::html::{Crumb, Figure, PageUrl, age_badge, figure, layout, mode_bar, range_bar, sparkline};
+use super::params::{Draw, Params, Query, SeriesRef, Target, View, seg};
+use super::search::{file_href, file_label, file_ref};
+use super::{AppState, GraphOut, Problem, blocking};
+use crate::graph::Format;
+use crate::index::{Host, ModuleTree, PluginDir, Snapshot};
+
+/// Plot size of the large graph of a detail page.
+pub const DETAIL_SIZE: (u32, u32) = (960, 320);
+/// Plot size of each graph of a category or plugin page.
+pub const LIST_SIZE: (u32, u32) = (800, 200);
+/// Size of a sparkline.
+pub const SPARK_SIZE: (u32, u32) = (180, 36);
+/// Most sparklines in a host's card on the overview.
+const CARD_SPARKS: usize = 3;
+/// Most search results rendered into the overview.
+const PAGE_RESULTS: usize = 100;
+
+fn html_response(m: Markup) -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], m.into_string())
+        .into_response()
+}
+
+fn path_of<T>(p: Result<Path<T>, PathRejection>) -> Result<T, Problem> {
+    p.map(|Path(t)| t).map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "Bad request", format!("bad path: {e}")))
+}
+
+/// Keys of pages that only take a range.
+const RANGE_KEYS: &[&str] = &["start", "end"];
+
+/// `path` with the range of `view` (when not the default) and `extra` parameters.
+fn link(path: &str, extra: &[(&str, &str)], view: &View) -> String {
+    let mut q = Query::default();
+    for (k, v) in extra {
+        q.push(k, v);
+    }
+    let mut plain = view.clone();
+    plain.sized = false;
+    plain.page_query(&mut q);
+    q.url(path)
+}
+
+fn host_path(host: &str) -> String {
+    format!("/host/{}", seg(host))
+}
+
+fn category_path(host: &str, cat: &str) -> String {
+    format!("/host/{}/category/{}", seg(host), seg(cat))
+}
+
+fn inst_params(inst: Option<&str>) -> Vec<(&str, &str)> {
+    inst.map(|i| vec![("inst", i)]).unwrap_or_default()
+}
+
+fn lookup_host<'s>(snap: &'s Snapshot, host: &str, view: &View) -> Result<&'s Arc<Host>, Problem> {
+    snap.host(host).ok_or_else(|| {
+        Problem::not_found(format!("host {host:?} not found"))
+            .nearby_links(snap.hosts.keys().map(|h| (h.clone(), link(&host_path(h), &[], view))).collect())
+    })
+}
+
+/// The module directories of a host: (instance, tree).
+fn modules(h: &Host) -> Vec<(Option<&str>, &ModuleTree)> {
+    h.plugins.values().filter_map(|p| p.module.as_ref().map(|m| (p.instance.as_deref(), m))).collect()
+}
+
+fn others(h: &Host) -> Vec<&Arc<PluginDir>> {
+    h.plugins.values().filter(|p| p.module.is_none()).collect()
+}
+
+fn stale_after(st: &AppState, h: &Host) -> i64 {
+    let step = h
+        .plugins
+        .values()
+        .flat_map(|p| p.files.values())
+        .next()
+        .and_then(|f| st.index().header(f).ok())
+        .map(|hd| hd.step as i64)
+        .unwrap_or(10);
+    (step * 5).max(60)
+}
+
+fn range_crumbs(view: &View, crumbs: &[(&str, Option<String>)]) -> Vec<Crumb> {
+    let mut out = vec![("Overview".to_owned(), Some(link("/", &[], view)))];
+    out.extend(crumbs.iter().map(|(l, h)| ((*l).to_owned(), h.clone())));
+    out
+}
+
+async fn render_all(st: &AppState, items: Vec<(Target, Draw, View)>) -> Vec<Result<GraphOut, Problem>> {
+    let handles: Vec<_> = items
+        .into_iter()
+        .map(|(t, m, v)| {
+            let st = st.clone();
+            tokio::task::spawn_blocking(move || st.render(&t, m, &v, Format::Png, false))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap_or_else(|e| {
+            Err(Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal error", format!("rendering failed: {e}")))
+        }));
+    }
+    out
+}
+
+fn search_results(st: &AppState, snap: &Snapshot, q: &str) -> Markup {
+    let idx = st.search_index(snap);
+    let (total, hits) = idx.search(q, PAGE_RESULTS);
+    html! {
+        p.count #result-count { (total) " of " (idx.len()) " series match" @if total > hits.len() { " (first " (hits.len()) " shown)" } }
+        ul.results {
+            @for e in hits {
+                li {
+                    a href=(e.href) { (e.label) }
+                    button.add.small type="button" data-ref=(e.sref.to_param()) title="Add to the combined graph" { "+" }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /?q=&start=&end=`: every host with a summary, and the search.
+pub async fn overview(State(st): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let r = async {
+        let p = Params::parse(q.as_deref(), &["q", "start", "end"])?;
+        let query = p.one("q")?.unwrap_or("").to_owned();
+        let view = View::from_params(&p, SPARK_SIZE)?;
+        let st2 = st.clone();
+        blocking(move || Ok(overview_page(&st2, &query, &view))).await
+    }
+    .await;
+    match r {
+        Ok(m) => html_response(m),
+        Err(p) => p.into_response(),
+    }
+}
+
+fn overview_page(st: &AppState, query: &str, view: &View) -> Markup {
+    let snap = st.snapshot();
+    let mtimes = st.mtimes(&snap);
+    let url = PageUrl { path: "/".into(), fixed: Vec::new(), mode: None };
+    let body = html! {
+        section.intro {
+            h1 { "Overview" }
+            p.muted {
+                (snap.hosts.len()) " hosts · " (snap.file_count()) " series in " code { (snap.data_dir.display()) }
+            }
+        }
+        section #search-results .search-results hidden[query.is_empty()] {
+            @if !query.is_empty() { (search_results(st, &snap, query)) }
+        }
+        section #saved-views .saved hidden {}
+        div.sparkrange { span.muted { "Sparklines over " } (range_bar(&url, view, None)) }
+        @if snap.hosts.is_empty() {
+            p.empty { "No hosts yet: collectd has not written any RRD file under this directory." }
+        }
+        section.hosts {
+            @for h in snap.hosts.values() {
+                (host_card(st, h, &mtimes, view))
+            }
+        }
+    };
+    layout("Overview", "overview", &[("Overview".into(), None)], query, body)
+}
+
+fn host_card(st: &AppState, h: &Host, mtimes: &super::cache::Mtimes, view: &View) -> Markup {
+    let series: usize = h.plugins.values().map(|p| p.files.len()).sum();
+    let mods = modules(h);
+    let n_cats: usize = mods.iter().map(|(_, m)| m.categories.len()).sum();
+    let plugin_dirs = others(h);
+    let mut sparks: Vec<(Target, Draw, String, String)> = Vec::new();
+    'outer: for (inst, m) in &mods {
+        for (cat, c) in &m.categories {
+            for (stat, s) in &c.stats {
+                if sparks.len() >= CARD_SPARKS {
+                    break 'outer;
+                }
+                if s.base.is_some() {
+                    let t = Target::Stat {
+                        host: h.name.clone(),
+                        inst: inst.map(str::to_owned),
+                        cat: cat.clone(),
+                        stat: stat.clone(),
+                        specifics: Vec::new(),
+                    };
+                    let href = t.detail_url(&view.clone(), Draw::Auto);
+                    sparks.push((t, Draw::Band, format!("{cat} · {stat}"), href));
+                }
+            }
+        }
+    }
+    for d in &plugin_dirs {
+        let types: BTreeSet<&str> = d.files.values().map(|f| f.id.type_.as_str()).collect();
+        for ty in types {
+            if sparks.len() >= CARD_SPARKS {
+                break;
+            }
+            let t = Target::Plugin { host: h.name.clone(), dir: d.dir_name.clone(), type_: ty.to_owned(), ti: None };
+            let href = t.detail_url(view, Draw::Auto);
+            sparks.push((t, Draw::Auto, format!("{} · {ty}", d.dir_name), href));
+        }
+    }
+    html! {
+        article.card.host-card data-host=(h.name) {
+            header {
+                h2 { a href=(link(&host_path(&h.name), &[], view)) { (h.name) } }
+                (age_badge(mtimes.hosts_newest.get(&h.name).copied(), stale_after(st, h)))
+            }
+            p.meta { (series) " series · " (n_cats) " categories · " (plugin_dirs.len()) " plugins" }
+            div.sparks {
+                @for (t, m, label, href) in &sparks {
+                    div.spark-item {
+                        (spark_for(t, *m, view, href, label))
+                        span.spark-label { (label) }
+                    }
+                }
+            }
+            @if n_cats > 0 {
+                p.tags {
+                    span.muted { "Categories " }
+                    @for (inst, m) in &mods {
+                        @for cat in m.categories.keys() {
+                            a.tag href=(link(&category_path(&h.name, cat), &inst_params(*inst), view)) {
+                                (cat) @if let Some(i) = inst { small { " (" (i) ")" } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !plugin_dirs.is_empty() {
+                p.tags {
+                    span.muted { "Plugins " }
+                    @for d in &plugin_dirs {
+                        a.tag.plugin href=(link(&format!("/host/{}/plugin/{}", seg(&h.name), seg(&d.dir_name)), &[], view)) { (d.dir_name) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn spark_for(t: &Target, mode: Draw, view: &View, href: &str, label: &str) -> Markup {
+    if mode == t.default_mode() {
+        return sparkline(t, view, href, label);
+    }
+    let src = super::params::graph_url("/graph.png", t, mode, view, &[("spark", "1")]);
+    html! {
+        a.spark href=(href) title=(label) {
+            img src=(src) alt=(label) loading="lazy" width=(view.width) height=(view.height);
+        }
+    }
+}
+
+/// `GET /host/{host}`: the host's categories (the original module's data) and plugins.
+pub async fn host(
+    State(st): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let r = async {
+        let host = path_of(path)?;
+        let p = Params::parse(q.as_deref(), RANGE_KEYS)?;
+        let view = View::from_params(&p, SPARK_SIZE)?;
+        let st2 = st.clone();
+        blocking(move || host_page(&st2, &host, &view)).await
+    }
+    .await;
+    match r {
+        Ok(m) => html_response(m),
+        Err(p) => p.into_response(),
+    }
+}
+
+fn host_page(st: &AppState, host: &str, view: &View) -> Result<Markup, Problem> {
+    let snap = st.snapshot();
+    let h = lookup_host(&snap, host, view)?;
+    let mtimes = st.mtimes(&snap);
+    let url = PageUrl { path: host_path(host), fixed: Vec::new(), mode: None };
+    let mods = modules(h);
+    let plugin_dirs = others(h);
+    let series: usize = h.plugins.values().map(|p| p.files.len()).sum();
+    let stale = stale_after(st, h);
+    let body = html! {
+        section.intro {
+            h1 { (host) " " (age_badge(mtimes.hosts_newest.get(host).copied(), stale)) }
+            p.muted { (series) " series" }
+        }
+        div.sparkrange { span.muted { "Sparklines over " } (range_bar(&url, view, None)) }
+        @if !mods.is_empty() {
+            h2 { "Categories" span.muted.small { " · the original module's statistics" } }
+            @for (inst, m) in &mods {
+                @if let Some(i) = inst { h3.inst { "Instance " code { (i) } " (any-" (i) ")" } }
+                div.cards {
+                    @for (cat, c) in &m.categories {
+                        article.card {
+                            h3 { a href=(link(&category_path(host, cat), &inst_params(*inst), view)) { (cat) } }
+                            table.stats {
+                                @for (stat, s) in &c.stats {
+                                    @let t = Target::Stat { host: host.to_owned(), inst: inst.map(str::to_owned), cat: cat.clone(), stat: stat.clone(), specifics: Vec::new() };
+                                    @let href = t.detail_url(view, Draw::Auto);
+                                    tr {
+                                        td { a href=(href) { (stat) } }
+                                        td { (spark_for(&t, if s.base.is_some() { Draw::Band } else { Draw::Auto }, view, &href, stat)) }
+                                        td.muted.small { (s.specifics.len()) " specific" @if s.specifics.len() != 1 { "s" } }
+                                        td { @if let Some(b) = &s.base {
+                                            button.add.small type="button" data-ref=(file_ref(b).to_param()) title="Add to the combined graph" { "+" }
+                                        } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !m.unparsed.is_empty() {
+                    p.tags { span.muted { "Other files " }
+                        @for f in &m.unparsed { a.tag href=(file_href(f)) { (f.id.type_) @if let Some(ti) = &f.id.type_instance { "-" (ti) } } }
+                    }
+                }
+            }
+        }
+        @if !plugin_dirs.is_empty() {
+            h2 { "Plugins" span.muted.small { " · collectd's own plugins" } }
+            div.cards {
+                @for d in &plugin_dirs {
+                    @let types: BTreeSet<&str> = d.files.values().map(|f| f.id.type_.as_str()).collect();
+                    article.card {
+                        h3 { a href=(link(&format!("/host/{}/plugin/{}", seg(host), seg(&d.dir_name)), &[], view)) { (d.dir_name) } }
+                        table.stats {
+                            @for ty in types {
+                                @let t = Target::Plugin { host: host.to_owned(), dir: d.dir_name.clone(), type_: ty.to_owned(), ti: None };
+                                @let href = t.detail_url(view, Draw::Auto);
+                                @let n = d.files.values().filter(|f| f.id.type_ == ty).count();
+                                tr {
+                                    td { a href=(href) { (ty) } }
+                                    td { (sparkline(&t, view, &href, ty)) }
+                                    td.muted.small { (n) " file" @if n != 1 { "s" } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let crumbs = range_crumbs(view, &[(host, None)]);
+    Ok(layout(host, "host", &crumbs, "", body))
+}
+
+/// Looks up the module tree and category of a category or stat page.
+fn lookup_category<'s>(
+    snap: &'s Snapshot,
+    host: &str,
+    inst: Option<&str>,
+    cat: &str,
+    view: &View,
+) -> Result<&'s crate::index::Category, Problem> {
+    let h = lookup_host(snap, host, view)?;
+    let all_cats = || {
+        modules(h)
+            .iter()
+            .flat_map(|(i, m)| {
+                m.categories.keys().map(move |c| {
+                    let label = match i {
+                        Some(i) => format!("{c} ({i})"),
+                        None => c.clone(),
+                    };
+                    (label, link(&category_path(host, c), &inst_params(*i), view))
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    let m = snap.module(host, inst).ok_or_else(|| {
+        let dir = crate::index::join_instance("any", inst);
+        Problem::not_found(format!("host {host:?} has no directory {dir:?} of the original module"))
+            .nearby_links(all_cats())
+    })?;
+    m.categories.get(cat).ok_or_else(|| {
+        Problem::not_found(format!("category {cat:?} not found on host {host:?}")).nearby_links(all_cats())
+    })
+}
+
+/// `GET /host/{host}/category/{cat}?inst=`: one graph per stat, specifics stacked under
+/// the total line.
+pub async fn category(
+    State(st): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let r = async {
+        let (host, cat) = path_of(path)?;
+        let p = Params::parse(q.as_deref(), &["inst", "start", "end", "w", "h"])?;
+        let inst = p.name("inst")?;
+        let view = View::from_params(&p, LIST_SIZE)?;
+        let snap = st.snapshot();
+        let c = lookup_category(&snap, &host, inst.as_deref(), &cat, &view)?;
+        let stats: Vec<(String, Option<SeriesRef>)> =
+            c.stats.iter().map(|(name, s)| (name.clone(), s.base.as_ref().map(|b| file_ref(b)))).collect();
+        let targets: Vec<Target> = stats
+            .iter()
+            .map(|(s, _)| Target::Stat {
+                host: host.clone(),
+                inst: inst.clone(),
+                cat: cat.clone(),
+                stat: s.clone(),
+                specifics: Vec::new(),
+            })
+            .collect();
+        let rendered =
+            render_all(&st, targets.iter().map(|t| (t.clone(), Draw::Auto, view.clone())).collect()).await;
+        let fixed: Vec<(String, String)> = inst.iter().map(|i| ("inst".to_owned(), i.clone())).collect();
+        let url = PageUrl { path: category_path(&host, &cat), fixed, mode: None };
+        let range = view.resolve().ok();
+        let body = html! {
+            section.intro {
+                h1 { (cat) @if let Some(i) = &inst { small.muted { " instance " (i) } } }
+                p.muted { "Category of the original module on " a href=(link(&host_path(&host), &[], &view)) { (host) } " · " (stats.len()) " stat" @if stats.len() != 1 { "s" } " · specifics stacked under the total" }
+            }
+            (range_bar(&url, &view, range.as_ref()))
+            @for ((t, (stat, base)), r) in targets.iter().zip(&stats).zip(&rendered) {
+                @let add: Vec<(String, String)> = base.iter().map(|b| (format!("{stat} to graph"), b.to_param())).collect();
+                (figure(&Figure {
+                    target: t, mode: Draw::Auto, view: &view,
+                    heading: Some((stat.clone(), Some(t.detail_url(&without_size(&view), Draw::Auto)))),
+                    rendered: Some(r), add, interactive: true,
+                }))
+            }
+        };
+        let crumbs = range_crumbs(&view, &[(&host, Some(link(&host_path(&host), &[], &view))), (&cat, None)]);
+        Ok::<_, Problem>(layout(&format!("{cat} on {host}"), "category", &crumbs, "", body))
+    }
+    .await;
+    match r {
+        Ok(m) => html_response(m),
+        Err(p) => p.into_response(),
+    }
+}
+
+fn without_size(view: &View) -> View {
+    let mut v = view.clone();
+    v.sized = false;
+    v
+}
+
+/// `GET /host/{host}/category/{cat}/stat/{stat}?inst=&specific=&mode=`: one stat large,
+/// with zoom, pan, hover and links to each specific.
+pub async fn stat(
+    State(st): State<AppState>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let r = async {
+        let (host, cat, stat) = path_of(path)?;
+        let p = Params::parse(q.as_deref(), &["inst", "specific", "mode", "start", "end", "w", "h"])?;
+        let target = Target::stat(&p, host.clone(), cat.clone(), stat.clone())?;
+        let (inst, specifics) = match &target {
+            Target::Stat { inst, specifics, .. } => (inst.clone(), specifics.clone()),
+            _ => (None, Vec::new()),
+        };
+        let mode = target.mode(&p)?;
+        let view = View::from_params(&p, DETAIL_SIZE)?;
+        let snap = st.snapshot();
+        let c = lookup_category(&snap, &host, inst.as_deref(), &cat, &view)?;
+        let inst_q = inst_params(inst.as_deref());
+        let s = c.stats.get(&stat).ok_or_else(|| {
+            Problem::not_found(format!("stat {stat:?} not found in category {cat:?} on host {host:?}")).nearby_links(
+                c.stats
+                    .keys()
+                    .map(|s| (s.clone(), link(&format!("{}/stat/{}", category_path(&host, &cat), seg(s)), &inst_q, &view)))
+                    .collect(),
+            )
+        })?;
+        let stat_path = format!("{}/stat/{}", category_path(&host, &cat), seg(&stat));
+        for sp in &specifics {
+            if !s.specifics.contains_key(sp) {
+                return Err(Problem::not_found(format!("specific {sp:?} of stat {stat:?} not found")).nearby_links(
+                    s.specifics
+                        .keys()
+                        .map(|k| {
+                            let mut e = inst_q.clone();
+                            e.push(("specific", k));
+                            (k.clone(), link(&stat_path, &e, &view))
+                        })
+                        .collect(),
+                ));
+            }
+        }
+        let rendered = render_all(&st, vec![(target.clone(), mode, view.clone())]).await;
+        let mut fixed: Vec<(String, String)> = inst.iter().map(|i| ("inst".to_owned(), i.clone())).collect();
+        fixed.extend(specifics.iter().map(|sp| ("specific".to_owned(), sp.clone())));
+        let url = PageUrl {
+            path: stat_path.clone(),
+            fixed,
+            mode: (mode != target.default_mode()).then(|| mode.name()),
+        };
+        let range = rendered[0].as_ref().ok().map(|o| o.range).or_else(|| view.resolve().ok());
+        let mut add = Vec::new();
+        if let Some(b) = &s.base {
+            add.push(("total to graph".to_owned(), file_ref(b).to_param()));
+        }
+        for sp in &specifics {
+            if let Some(f) = s.specifics.get(sp) {
+                add.push((format!("{sp} to graph"), file_ref(f).to_param()));
+            }
+        }
+        let page_view = without_size(&view);
+        let body = html! {
+            section.intro {
+                h1 { (stat) @if !specifics.is_empty() { small.muted { " · " (specifics.join(", ")) } } }
+                p.muted { "Stat of category " a href=(link(&category_path(&host, &cat), &inst_q, &view)) { (cat) } " on " a href=(link(&host_path(&host), &[], &view)) { (host) }
+                    @if let Some(i) = &inst { " (instance " (i) ")" } }
+            }
+            @if !s.specifics.is_empty() { (mode_bar(&url, &view, &target, mode)) }
+            (range_bar(&url, &view, range.as_ref()))
+            (figure(&Figure { target: &target, mode, view: &view, heading: None, rendered: Some(&rendered[0]), add, interactive: true }))
+            div.hover-readout #readout aria-live="polite" {}
+            @if !s.specifics.is_empty() {
+                section.specifics {
+                    h2 { "Specifics" }
+                    ul.links {
+                        li { a.active[specifics.is_empty()] href=(link(&stat_path, &inst_q, &page_view)) { "all, stacked under the total" } }
+                        @for (sp, f) in &s.specifics {
+                            li {
+                                a.active[specifics.len() == 1 && &specifics[0] == sp] href=(link(&stat_path, &[inst_q.as_slice(), &[("specific", sp.as_str())]].concat(), &page_view)) { (sp) }
+                                button.add.small type="button" data-ref=(file_ref(f).to_param()) title="Add to the combined graph" { "+ add to graph" }
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        let crumbs = range_crumbs(
+            &view,
+            &[
+                (&host, Some(link(&host_path(&host), &[], &view))),
+                (&cat, Some(link(&category_path(&host, &cat), &inst_q, &view))),
+                (&stat, None),
+            ],
+        );
+        Ok::<_, Problem>(layout(&format!("{stat} · {cat} on {host}"), "stat", &crumbs, "", body))
+    }
+    .await;
+    match r {
+        Ok(m) => html_response(m),
+        Err(p) => p.into_response(),
+    }
+}
+
+fn lookup_dir<'s>(snap: &'s Snapshot, host: &str, dir: &str, view: &View) -> Result<&'s Arc<PluginDir>, Problem> {
+    let h = lookup_host(snap, host, view)?;
+    h.plugins.get(dir).ok_or_else(|| {
+        Problem::not_found(format!("plugin directory {dir:?} not found on host {host:?}")).nearby_links(
+            h.plugins
+                .keys()
+                .map(|d| (d.clone(), link(&format!("/host/{}/plugin/{}", seg(host), seg(d)), &[], view)))
+                .collect(),
+        )
+    })
+}
+
+/// `GET /host/{host}/plugin/{dir}`: one graph per type of a plugin directory.
+pub async fn plugin(
+    State(st): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let r = async {
+        let (host, dir) = path_of(path)?;
+        let p = Params::parse(q.as_deref(), &["start", "end", "w", "h"])?;
+        let view = View::from_params(&p, LIST_SIZE)?;
+        let snap = st.snapshot();
+        let d = lookup_dir(&snap, &host, &dir, &view)?;
+        let types: BTreeSet<String> = d.files.values().map(|f| f.id.type_.clone()).collect();
+        let targets: Vec<Target> = types
+            .iter()
+            .map(|t| Target::Plugin { host: host.clone(), dir: dir.clone(), type_: t.clone(), ti: None })
+            .collect();
+        let rendered =
+            render_all(&st, targets.iter().map(|t| (t.clone(), Draw::Auto, view.clone())).collect()).await;
+        let url = PageUrl { path: format!("/host/{}/plugin/{}", seg(&host), seg(&dir)), fixed: Vec::new(), mode: None };
+        let range = view.resolve().ok();
+        let body = html! {
+            section.intro {
+                h1 { (dir) }
+                p.muted { "Plugin " code { (d.plugin) } @if let Some(i) = &d.instance { ", instance " code { (i) } } " on " a href=(link(&host_path(&host), &[], &view)) { (host) } " · " (d.files.len()) " files" }
+            }
+            (range_bar(&url, &view, range.as_ref()))
+            @for (t, r) in targets.iter().zip(&rendered) {
+                @let Target::Plugin { type_, .. } = t else { continue };
+                @let files: Vec<_> = d.files.values().filter(|f| &f.id.type_ == type_).collect();
+                @let add: Vec<(String, String)> = if files.len() <= 4 {
+                    files.iter().map(|f| (format!("{} to graph", crate::index::join_instance(&f.id.type_, f.id.type_instance.as_deref())), file_ref(f).to_param())).collect()
+                } else { Vec::new() };
+                (figure(&Figure { target: t, mode: Draw::Auto, view: &view, heading: Some((type_.clone(), Some(t.detail_url(&without_size(&view), Draw::Auto)))), rendered: Some(r), add, interactive: true }))
+            }
+        };
+        let crumbs = range_crumbs(&view, &[(&host, Some(link(&host_path(&host), &[], &view))), (&dir, None)]);
+        Ok::<_, Problem>(layout(&format!("{dir} on {host}"), "plugin", &crumbs, "", body))
+    }
+    .await;
+    match r {
+        Ok(m) => html_response(m),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// `GET /host/{host}/plugin/{dir}/type/{type}?ti=&mode=`: one type large.
+pub async fn type_page(
+    State(st): State<AppState>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let r = async {
+        let (host, dir, ty) = path_of(path)?;
+        let p = Params::parse(q.as_deref(), &["ti", "mode", "start", "end", "w", "h"])?;
+        let ti = p.name("ti")?;
+        let target = Target::Plugin { host: host.clone(), dir: dir.clone(), type_: ty.clone(), ti: ti.clone() };
+        let mode = target.mode(&p)?;
+        let view = View::from_params(&p, DETAIL_SIZE)?;
+        let snap = st.snapshot();
+        let d = lookup_dir(&snap, &host, &dir, &view)?;
+        let type_path = format!("/host/{}/plugin/{}/type/{}", seg(&host), seg(&dir), seg(&ty));
+        let files: Vec<_> = d.files.values().filter(|f| f.id.type_ == ty).collect();
+        let all_files = || {
+            d.files
+                .values()
+                .map(|f| {
+                    let name = crate::index::join_instance(&f.id.type_, f.id.type_instance.as_deref());
+                    (name, file_href(f))
+                })
+                .collect::<Vec<_>>()
+        };
+        if files.is_empty() {
+            return Err(Problem::not_found(format!("type {ty:?} not found in {host}/{dir}")).nearby_links(all_files()));
+        }
+        if let Some(ti) = &ti
+            && !files.iter().any(|f| f.id.type_instance.as_deref() == Some(ti))
+        {
+            return Err(Problem::not_found(format!("type instance {ti:?} of {ty:?} not found in {host}/{dir}"))
+                .nearby_links(all_files()));
+        }
+        let rendered = render_all(&st, vec![(target.clone(), mode, view.clone())]).await;
+        let fixed: Vec<(String, String)> = ti.iter().map(|t| ("ti".to_owned(), t.clone())).collect();
+        let url = PageUrl { path: type_path.clone(), fixed, mode: (mode != target.default_mode()).then(|| mode.name()) };
+        let range = rendered[0].as_ref().ok().map(|o| o.range).or_else(|| view.resolve().ok());
+        let shown: Vec<_> = files.iter().filter(|f| ti.is_none() || f.id.type_instance == ti).collect();
+        let add: Vec<(String, String)> = if shown.len() <= 4 {
+            shown
+                .iter()
+                .map(|f| {
+                    let n = crate::index::join_instance(&f.id.type_, f.id.type_instance.as_deref());
+                    (format!("{n} to graph"), file_ref(f).to_param())
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let page_view = without_size(&view);
+        let title = match &ti {
+            Some(t) => format!("{ty}-{t}"),
+            None => ty.clone(),
+        };
+        let body = html! {
+            section.intro {
+                h1 { (title) }
+                p.muted { "Type " code { (ty) } " of " a href=(link(&format!("/host/{}/plugin/{}", seg(&host), seg(&dir)), &[], &view)) { (dir) } " on " a href=(link(&host_path(&host), &[], &view)) { (host) } }
+            }
+            (mode_bar(&url, &view, &target, mode))
+            (range_bar(&url, &view, range.as_ref()))
+            (figure(&Figure { target: &target, mode, view: &view, heading: None, rendered: Some(&rendered[0]), add, interactive: true }))
+            div.hover-readout #readout aria-live="polite" {}
+            @if files.len() > 1 || ti.is_some() {
+                section.specifics {
+                    h2 { "Instances" }
+                    ul.links {
+                        li { a.active[ti.is_none()] href=(link(&type_path, &[], &page_view)) { "all" } }
+                        @for f in &files {
+                            @let name = f.id.type_instance.clone().unwrap_or_else(|| "(none)".into());
+                            li {
+                                @match &f.id.type_instance {
+                                    Some(i) => a.active[ti.as_deref() == Some(i.as_str())] href=(link(&type_path, &[("ti", i)], &page_view)) { (name) },
+                                    None => span { (name) },
+                                }
+                                button.add.small type="button" data-ref=(file_ref(f).to_param()) title="Add to the combined graph" { "+ add to graph" }
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        let crumbs = range_crumbs(
+            &view,
+            &[
+                (&host, Some(link(&host_path(&host), &[], &view))),
+                (&dir, Some(link(&format!("/host/{}/plugin/{}", seg(&host), seg(&dir)), &[], &view))),
+                (&title, None),
+            ],
+        );
+        Ok::<_, Problem>(layout(&format!("{title} · {dir} on {host}"), "type", &crumbs, "", body))
+    }
+    .await;
+    match r {
+        Ok(m) => html_response(m),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// `GET /combine?s=host/dir/file[/ds]&…&mode=`: a graph of any series, with their order,
+/// removal and the drawing mode in the URL.
+pub async fn combine(State(st): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let r = async {
+        let p = Params::parse(q.as_deref(), &["s", "mode", "start", "end", "w", "h"])?;
+        let target = Target::combine(&p.all("s"))?;
+        let series = match &target {
+            Target::Combine { series } => series.clone(),
+            _ => Vec::new(),
+        };
+        let mode = target.mode(&p)?;
+        let view = View::from_params(&p, DETAIL_SIZE)?;
+        let crumbs = range_crumbs(&view, &[("Combined graph", None)]);
+        if series.is_empty() {
+            let body = html! {
+                section.intro {
+                    h1 { "Combined graph" }
+                    p { "Nothing to combine yet. Use " strong { "+ Add to graph" } " on any graph or search result: the series collect in "
+                        strong { "Combined graph" } " at the top right, and this page draws them together (as lines, stacked, or summed across hosts)." }
+                    p.muted { "The page's URL holds the whole graph: share it, bookmark it." }
+                }
+            };
+            return Ok(layout("Combined graph", "combine", &crumbs, "", body));
+        }
+        let rendered = render_all(&st, vec![(target.clone(), mode, view.clone())]).await;
+        if let Err(p) = &rendered[0]
+            && p.status == StatusCode::NOT_FOUND
+        {
+            return Err(p.clone());
+        }
+        let with_series = |list: &[SeriesRef]| -> String {
+            let mut q = Query::default();
+            for s in list {
+                q.push("s", &s.to_param());
+            }
+            if mode != target.default_mode() {
+                q.push("mode", mode.name());
+            }
+            view.page_query(&mut q);
+            q.url("/combine")
+        };
+        let fixed: Vec<(String, String)> = series.iter().map(|s| ("s".to_owned(), s.to_param())).collect();
+        let url = PageUrl { path: "/combine".into(), fixed, mode: (mode != target.default_mode()).then(|| mode.name()) };
+        let range = rendered[0].as_ref().ok().map(|o| o.range).or_else(|| view.resolve().ok());
+        let snap = st.snapshot();
+        let rows: Vec<_> = (0..series.len())
+            .map(|i| {
+                let s = &series[i];
+                let up = (i > 0).then(|| {
+                    let mut l = series.clone();
+                    l.swap(i, i - 1);
+                    with_series(&l)
+                });
+                let down = (i + 1 < series.len()).then(|| {
+                    let mut l = series.clone();
+                    l.swap(i, i + 1);
+                    with_series(&l)
+                });
+                let mut l = series.clone();
+                l.remove(i);
+                let page = snap
+                    .hosts
+                    .get(&s.host)
+                    .and_then(|h| h.plugins.get(&s.dir))
+                    .and_then(|d| d.files.get(&s.file))
+                    .map(|f| {
+                        let mut label = file_label(f);
+                        if let Some(ds) = &s.ds {
+                            label.push_str(&format!(" › {ds}"));
+                        }
+                        (file_href(f), label)
+                    });
+                (s.clone(), page, up, down, with_series(&l))
+            })
+            .collect();
+        let body = html! {
+            section.intro {
+                h1 { "Combined graph" }
+                p.muted { (series.len()) " series · the URL holds the whole graph" }
+            }
+            (mode_bar(&url, &view, &target, mode))
+            (range_bar(&url, &view, range.as_ref()))
+            (figure(&Figure { target: &target, mode, view: &view, heading: None, rendered: Some(&rendered[0]), add: Vec::new(), interactive: true }))
+            div.hover-readout #readout aria-live="polite" {}
+            section.series-list {
+                h2 { "Series" }
+                ol #series {
+                    @for (s, page, up, down, removed) in &rows {
+                        li data-ref=(s.to_param()) {
+                            @match page {
+                                Some((href, label)) => { a href=(href) { (label) } " " code.muted.small { (s.to_param()) } },
+                                None => code { (s.to_param()) },
+                            }
+                            span.actions {
+                                @if let Some(u) = up { a.move-up href=(u) title="Move up" { "↑" } }
+                                @if let Some(d) = down { a.move-down href=(d) title="Move down" { "↓" } }
+                                a.remove href=(removed) title="Remove from the graph" { "✕" }
+                            }
+                        }
+                    }
+                }
+                p { a.clear href="/combine" data-clear="1" { "Clear the combined graph" } }
+            }
+        };
+        Ok::<_, Problem>(layout("Combined graph", "combine", &crumbs, "", body))
+    }
+    .await;
+    match r {
+        Ok(m) => html_response(m),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// `GET /command?<graph parameters>`: the exact `rrdtool graph` and `rrdtool xport`
+/// command lines of a graph, shell-quoted.
+pub async fn command(State(st): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let r = async {
+        let req = GraphRequest::parse(q.as_deref())?;
+        let back = req.target.detail_url(&req.view, req.mode);
+        let req2 = req.clone();
+        let st2 = st.clone();
+        let (graph, xport) = blocking(move || command_lines(&st2, &req2)).await?;
+        let crumbs = range_crumbs(&req.view, &[("Graph", Some(back.clone())), ("rrdtool command", None)]);
+        let body = html! {
+            section.intro {
+                h1 { "rrdtool command" }
+                p.muted { "The exact command line of " a href=(back) { "this graph" } ", shell-quoted: paste it into a shell to make the same image. "
+                    "(The server runs the same arguments in rrdtool's pipe mode, as " code { "graphv -" } ".)" }
+            }
+            div.command {
+                button.copy type="button" data-copy="cmd" { "Copy" }
+                pre #cmd { (graph) }
+            }
+            h2 { "Its data" }
+            div.command {
+                button.copy type="button" data-copy="xport" { "Copy" }
+                pre #xport { (xport) }
+            }
+        };
+        Ok::<_, Problem>(layout("rrdtool command", "command", &crumbs, "", body))
+    }
+    .await;
+    match r {
+        Ok(m) => html_response(m),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// Any other path: a 404 page.
+pub async fn not_found(uri: Uri) -> Response {
+    Problem::not_found(format!("there is no page at {}", uri.path()))
+        .nearby_links(vec![("Overview".into(), "/".into()), ("Combined graph".into(), "/combine".into())])
+        .into_response()
+}
