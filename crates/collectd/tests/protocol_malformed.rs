@@ -280,6 +280,27 @@ fn string_with_inner_nul_is_cut_at_it() {
     assert_eq!(owned(&datagram), vec![expected("a", 1.0), expected("ab", 2.0)]);
 }
 
+#[test]
+fn names_that_are_not_utf8_are_replaced_in_every_value_list() {
+    // collectd takes names as bytes; they come back as text, invalid sequences replaced.
+    let mut p = Packet::default();
+    p.push(raw(part::HOST, b"a\xffb\0"));
+    p.push(number(part::TIME_HR, TIME));
+    p.push(string(part::PLUGIN, b"plugin"));
+    p.push(string(part::TYPE, b"gauge"));
+    p.push(raw(part::TYPE_INSTANCE, b"\xc3\x28\0"));
+    p.push(gauge(1.0));
+    p.push(gauge(2.0));
+    let datagram = parse(p.bytes(), &none());
+    assert!(datagram.errors.is_empty());
+    let vls = owned(&datagram);
+    assert_eq!(vls.len(), 2);
+    for vl in &vls {
+        assert_eq!(vl.host, "a\u{fffd}b");
+        assert_eq!(vl.type_instance, "\u{fffd}(");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // VALUES
 // ---------------------------------------------------------------------------------------

@@ -347,8 +347,10 @@ impl<'a> Datagram<'a> {
 /// ```
 pub fn parse<'a>(datagram: &'a [u8], security: &ReceiveSecurity<'_>) -> Datagram<'a> {
     // A value list the client sends takes about 40 bytes (VALUES and a TYPE_INSTANCE):
-    // reserving for that saves growing the vector in the common case.
-    let mut result = Datagram { records: Vec::with_capacity(datagram.len() / 40), ..Datagram::default() };
+    // reserving for that saves growing the vector for the usual datagrams (up to 64
+    // records, so a large datagram of a few value lists does not reserve much).
+    let capacity = (datagram.len() / 40).min(64);
+    let mut result = Datagram { records: Vec::with_capacity(capacity), ..Datagram::default() };
     let mut sink = Sink { security, errors: &mut result.errors, notices: &mut result.notices };
     sink.parse_payload(datagram, 0, Protection::Plain, false, None, 0, &mut result.records);
     result
@@ -404,10 +406,16 @@ fn share<'b>(text: &Cow<'b, str>) -> Cow<'b, str> {
 
 /// The bytes before the first NUL: what C code sees of a string.
 fn c_string(bytes: &[u8]) -> &[u8] {
-    // `CStr` finds the NUL with `memchr`, a word at a time.
-    match std::ffi::CStr::from_bytes_until_nul(bytes) {
-        Ok(c) => c.to_bytes(),
-        Err(_) => bytes,
+    // Usually the only NUL is the last byte. A scan without early exit, which the
+    // compiler vectorizes, says so faster than a search for the first NUL.
+    if let [head @ .., 0] = bytes
+        && !head.iter().fold(false, |nul, &b| nul | (b == 0))
+    {
+        return head;
+    }
+    match bytes.iter().position(|&b| b == 0) {
+        Some(nul) => &bytes[..nul],
+        None => bytes,
     }
 }
 
