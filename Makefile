@@ -13,7 +13,11 @@ DEMO_PACKAGES := rrdtool
 # Extra flags for the demo, e.g. make demo DEMO_ARGS="--listen 127.0.0.1:9090 --duration 60"
 DEMO_ARGS ?=
 
-.PHONY: deps demo-deps lint test demo bench fuzz
+# The receiver's load test sends 20,000 values/s over loopback UDP and counts every one:
+# give sockets room for a burst, as collectd's documentation advises for busy receivers.
+UDP_RMEM_MAX := 8388608
+
+.PHONY: deps demo-deps udp-buffers lint test demo bench fuzz
 
 # Installs the packages given in $(1) that dpkg does not list as installed.
 define install_missing
@@ -34,6 +38,15 @@ endef
 deps:
 	$(call install_missing,$(DEBIAN_PACKAGES))
 
+udp-buffers:
+	@current=$$(cat /proc/sys/net/core/rmem_max 2>/dev/null || echo 0); \
+	if [ "$$current" -lt $(UDP_RMEM_MAX) ]; then \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo -n"; \
+	  $$sudo sysctl -q -w net.core.rmem_max=$(UDP_RMEM_MAX) 2>/dev/null \
+	    && echo "make: net.core.rmem_max raised to $(UDP_RMEM_MAX)" \
+	    || echo "make: cannot raise net.core.rmem_max ($$current); the receiver load test may see drops"; \
+	fi
+
 demo-deps:
 	$(call install_missing,$(DEMO_PACKAGES))
 
@@ -41,7 +54,7 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 
-test: deps lint
+test: deps udp-buffers lint
 	$(CARGO) test --workspace --all-features
 
 demo: demo-deps
