@@ -160,7 +160,7 @@ impl HistogramFn for HistogramHandle {
         if value.is_finite() {
             lock(&self.samples).push(value);
         } else {
-            log::warn!(target: "collectd", "refused non-finite histogram value {value}");
+            crate::client::refuse_value(None, value);
         }
     }
 }
@@ -336,9 +336,11 @@ impl RecorderInner {
         base.into_iter().chain(specifics).collect()
     }
 
+    // Handles are made outside the handles lock: resolving names may log, and a logger
+    // that records metrics would otherwise re-enter the lock.
+
     fn counter(&self, key: &Key) -> Arc<CounterHandle> {
-        let mut handles = lock(&self.handles);
-        if let Some(handle) = handles.counters.get(key) {
+        if let Some(handle) = lock(&self.handles).counters.get(key) {
             return handle.clone();
         }
         let placement = self.placement(key, None);
@@ -347,30 +349,25 @@ impl RecorderInner {
             slots: self.slots(&placement),
             last_absolute: AtomicU64::new(0),
         });
-        handles.counters.insert(key.clone(), handle.clone());
-        handle
+        lock(&self.handles).counters.entry(key.clone()).or_insert(handle).clone()
     }
 
     fn gauge(&self, key: &Key) -> Arc<GaugeHandle> {
-        let mut handles = lock(&self.handles);
-        if let Some(handle) = handles.gauges.get(key) {
+        if let Some(handle) = lock(&self.handles).gauges.get(key) {
             return handle.clone();
         }
         let placement = self.placement(key, None);
         let handle = Arc::new(GaugeHandle { bits: AtomicU64::new(GAUGE_UNSET), slots: self.slots(&placement) });
-        handles.gauges.insert(key.clone(), handle.clone());
-        handle
+        lock(&self.handles).gauges.entry(key.clone()).or_insert(handle).clone()
     }
 
     fn histogram(&self, key: &Key) -> Arc<HistogramHandle> {
-        let mut handles = lock(&self.handles);
-        if let Some(handle) = handles.histograms.get(key) {
+        if let Some(handle) = lock(&self.handles).histograms.get(key) {
             return handle.clone();
         }
         let slots = HISTOGRAM_STATS.iter().map(|suffix| self.slots(&self.placement(key, Some(suffix)))).collect();
         let handle = Arc::new(HistogramHandle { samples: Mutex::new(Vec::new()), slots });
-        handles.histograms.insert(key.clone(), handle.clone());
-        handle
+        lock(&self.handles).histograms.entry(key.clone()).or_insert(handle).clone()
     }
 
     /// Sets the gauges' current values and the histograms' summaries, before the sums are taken.

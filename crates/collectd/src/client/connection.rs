@@ -233,17 +233,29 @@ impl Connection {
                 interval,
                 values: (&values).into(),
             };
-            match writer.write(&vl) {
-                Ok(()) => {}
+            let written = match writer.write(&vl) {
                 Err(EncodeError::PacketFull) => {
-                    datagrams.extend(writer.finish()?);
-                    writer.write(&vl)?;
+                    finish_into(&mut writer, &mut datagrams);
+                    writer.write(&vl)
                 }
-                Err(error) => return Err(error),
+                other => other,
+            };
+            // One value list that cannot be encoded costs only itself, never the snapshot.
+            if let Err(error) = written {
+                log::error!(target: "collectd", "cannot encode {name} of {}: {error}", s.hostname);
             }
         }
-        datagrams.extend(writer.finish()?);
+        finish_into(&mut writer, &mut datagrams);
         Ok(datagrams)
+    }
+}
+
+/// Seals the writer's packet into `datagrams`; a packet that cannot be sealed (no random
+/// bytes for an IV) is logged and dropped.
+fn finish_into(writer: &mut PacketWriter, datagrams: &mut Vec<Vec<u8>>) {
+    match writer.finish() {
+        Ok(datagram) => datagrams.extend(datagram),
+        Err(error) => log::error!(target: "collectd", "cannot seal a datagram: {error}"),
     }
 }
 
@@ -286,8 +298,13 @@ impl Default for ConnectionBuilder {
     }
 }
 
-/// This machine's host name, as the original's `socket.gethostname()`.
+/// This machine's host name, as the original's `socket.gethostname()`; read once.
 fn default_hostname() -> String {
+    static HOSTNAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOSTNAME.get_or_init(read_hostname).clone()
+}
+
+fn read_hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
@@ -339,9 +356,11 @@ impl ConnectionBuilder {
         self
     }
 
-    /// How often statistics are snapshot and sent (default 10 s; at least 1 ms).
+    /// How often statistics are snapshot and sent (default 10 s; at least 1 s, since
+    /// collectd's rrdtool plugin stores whole-second steps and two values in the same
+    /// second are refused).
     pub fn interval(mut self, interval: Duration) -> Self {
-        self.settings.interval = interval.max(Duration::from_millis(1));
+        self.settings.interval = interval.max(Duration::from_secs(1));
         self
     }
 
@@ -477,7 +496,7 @@ impl Stat {
     pub fn add(&self, value: f64) {
         match &self.target {
             Some(target) if value.is_finite() => add_to_slot(&target.chunk[target.offset], value),
-            Some(_) => log::warn!(target: "collectd", "refused non-finite value {value}"),
+            Some(_) => super::local::refuse_value(None, value),
             None => {}
         }
     }

@@ -8,6 +8,8 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::connection::ConnectionInner;
 use super::hash::NameMap;
@@ -158,8 +160,22 @@ pub(crate) fn category(connection: &ConnectionInner, name: &str) -> u32 {
     })
 }
 
-fn refuse_value(category: u32, stat: &str, value: f64) {
-    log::warn!(target: "collectd", "refused non-finite value {value} for stat {stat:?} (category #{category})");
+/// Logs a refused non-finite value: at most one message every 10 seconds, so a NaN in a
+/// hot loop does not flood the log (or allocate on every call).
+pub(crate) fn refuse_value(stat: Option<&str>, value: f64) {
+    static NEXT_LOG_SECS: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let next = NEXT_LOG_SECS.load(Ordering::Relaxed);
+    if now >= next && NEXT_LOG_SECS.compare_exchange(next, now + 10, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+        match stat {
+            Some(stat) => {
+                log::warn!(target: "collectd", "refused non-finite value {value} for stat {stat:?} (further refusals are not logged for 10 s)")
+            }
+            None => {
+                log::warn!(target: "collectd", "refused non-finite value {value} (further refusals are not logged for 10 s)")
+            }
+        }
+    }
 }
 
 /// Adds each `(stat, value)` to the category's base count and to each specific's count.
@@ -174,7 +190,7 @@ pub(crate) fn record<S: AsRef<str>>(
         let category_cache = CategoryCache::of(categories, category);
         for &(stat, value) in stats {
             if !value.is_finite() {
-                refuse_value(category, stat, value);
+                refuse_value(Some(stat), value);
                 continue;
             }
             let known = category_cache.stat(connection, category, stat);
@@ -209,7 +225,7 @@ pub(crate) fn record<S: AsRef<str>>(
 fn record_uncached<S: AsRef<str>>(connection: &ConnectionInner, category: u32, specifics: &[S], stats: &[(&str, f64)]) {
     for &(stat, value) in stats {
         if !value.is_finite() {
-            refuse_value(category, stat, value);
+            refuse_value(Some(stat), value);
             continue;
         }
         let Some(base) = resolve(connection, category, stat, None) else { continue };
@@ -241,7 +257,7 @@ pub(crate) fn add_to_slots(connection: &ConnectionInner, slots: &[u32], value: f
 pub(crate) fn set_exact(connection: &ConnectionInner, category: u32, stats: &[(&str, f64)]) {
     for &(stat, value) in stats {
         if !value.is_finite() {
-            refuse_value(category, stat, value);
+            refuse_value(Some(stat), value);
             continue;
         }
         let cached = with_cache(connection, |cache| {

@@ -46,6 +46,8 @@ mod internal {
         connection.inner.registry.set_exact(slot, value);
     }
 
+    pub(crate) use super::local::refuse_value;
+
     pub(crate) fn add_snapshot_hook(connection: &Connection, hook: SnapshotHook) {
         connection.inner.registry.add_snapshot_hook(hook);
     }

@@ -179,8 +179,10 @@ fn stop_snapshotter(snapshotter: JoinHandle<()>) {
 /// ```
 pub fn shutdown() {
     let rt = runtime();
-    let threads = lock(&rt.threads).take();
-    if let Some(Threads { snapshotter, sender }) = threads {
+    // Held to the end, so a start_threads() meanwhile waits instead of reviving the
+    // threads being stopped.
+    let mut threads = lock(&rt.threads);
+    if let Some(Threads { snapshotter, sender }) = threads.take() {
         stop_snapshotter(snapshotter);
         flush();
         lock(&rt.queue).stopping = true;

@@ -32,7 +32,7 @@ impl FailureLog {
                 0 => String::new(),
                 n => format!(" ({n} more failures since the last message)"),
             };
-            log::warn!(target: "collectd", "{what} {destination}: {error}{more}; retrying at the next interval");
+            log::warn!(target: "collectd", "{what} {destination}: {error}{more}; this interval's datagrams are dropped, the next interval tries again");
             self.last_logged = Some(now);
             self.unlogged = 0;
         } else {
@@ -62,9 +62,14 @@ pub(crate) struct Transport {
 }
 
 fn open_socket(settings: &Settings) -> io::Result<UdpSocket> {
-    let addr = (settings.collectd_host.as_str(), settings.collectd_port)
-        .to_socket_addrs()?
-        .next()
+    let addrs: Vec<SocketAddr> = (settings.collectd_host.as_str(), settings.collectd_port).to_socket_addrs()?.collect();
+    // A name with both kinds of address (like "localhost") goes to its IPv4 one, as the
+    // original module's AF_INET socket did; an IPv6-only name or literal goes to IPv6.
+    let addr = addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the name resolves to no address"))?;
     let local: SocketAddr = match addr.ip() {
         IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
