@@ -148,8 +148,76 @@ impl GaugeFn for GaugeHandle {
     }
 }
 
+/// Values a histogram summary keeps for its percentiles, at most: exact up to that many
+/// values in an interval, a uniform sample of them beyond.
+const RESERVOIR: usize = 1024;
+
+/// One interval of a histogram: count, sum, min and max exactly, percentiles from a
+/// bounded reservoir, so memory stays flat however many values are recorded.
+#[derive(Clone, Debug)]
+struct Summary {
+    count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    reservoir: Vec<f64>,
+    /// xorshift state for reservoir replacement.
+    random: u64,
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Summary {
+            count: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            reservoir: Vec::new(),
+            random: 0x9e37_79b9_7f4a_7c15,
+        }
+    }
+}
+
+impl Summary {
+    fn add(&mut self, value: f64) {
+        self.count += 1;
+        self.sum += value;
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+        if self.reservoir.len() < RESERVOIR {
+            self.reservoir.push(value);
+        } else {
+            // Algorithm R: the n-th value replaces a random kept one with probability RESERVOIR/n.
+            self.random ^= self.random << 13;
+            self.random ^= self.random >> 7;
+            self.random ^= self.random << 17;
+            let slot = (self.random % self.count) as usize;
+            if slot < RESERVOIR {
+                self.reservoir[slot] = value;
+            }
+        }
+    }
+
+    fn merge(&mut self, other: &Summary) {
+        self.count += other.count;
+        self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.reservoir.extend_from_slice(&other.reservoir);
+    }
+
+    /// The values of [`HISTOGRAM_STATS`], in order (nearest-rank percentiles).
+    fn stats(mut self) -> [f64; 8] {
+        self.reservoir.sort_unstable_by(f64::total_cmp);
+        let kept = self.reservoir.len();
+        let percentile = |p: f64| self.reservoir[((p * kept as f64).ceil() as usize).clamp(1, kept) - 1];
+        let count = self.count as f64;
+        [count, self.sum, self.min, self.max, self.sum / count, percentile(0.50), percentile(0.90), percentile(0.99)]
+    }
+}
+
 struct HistogramHandle {
-    samples: Mutex<Vec<f64>>,
+    summary: Mutex<Summary>,
     /// For each of [`HISTOGRAM_STATS`]: the base slot, then the specifics' slots. Label
     /// sets of one metric share the base slot, so the base summarises them all.
     slots: Vec<Vec<u32>>,
@@ -158,7 +226,7 @@ struct HistogramHandle {
 impl HistogramFn for HistogramHandle {
     fn record(&self, value: f64) {
         if value.is_finite() {
-            lock(&self.samples).push(value);
+            lock(&self.summary).add(value);
         } else {
             crate::client::refuse_value(None, value);
         }
@@ -366,7 +434,7 @@ impl RecorderInner {
             return handle.clone();
         }
         let slots = HISTOGRAM_STATS.iter().map(|suffix| self.slots(&self.placement(key, Some(suffix)))).collect();
-        let handle = Arc::new(HistogramHandle { samples: Mutex::new(Vec::new()), slots });
+        let handle = Arc::new(HistogramHandle { summary: Mutex::new(Summary::default()), slots });
         lock(&self.handles).histograms.entry(key.clone()).or_insert(handle).clone()
     }
 
@@ -382,57 +450,30 @@ impl RecorderInner {
                 }
             }
         }
-        // Each slot's samples: a specific's slot gets its handles' samples, a base slot
-        // every sample of its group.
-        let mut samples_by_slot: FastMap<u32, Vec<f64>> = FastMap::default();
-        let mut slots_of_stat: Vec<Vec<u32>> = vec![Vec::new(); HISTOGRAM_STATS.len()];
+        // A histogram's summary goes to its base (shared by its label sets, so the base
+        // summarises them all) and to each of its specifics: one merged summary per group
+        // of slots, keyed by the group's count slot, each summarised once.
+        let mut groups: FastMap<u32, (Vec<u32>, Summary)> = FastMap::default();
         for histogram in handles.histograms.values() {
-            let samples = std::mem::take(&mut *lock(&histogram.samples));
-            for (i, slots) in histogram.slots.iter().enumerate() {
-                for &slot in slots {
-                    samples_by_slot.entry(slot).or_default().extend_from_slice(&samples);
-                    slots_of_stat[i].push(slot);
-                }
+            let summary = std::mem::take(&mut *lock(&histogram.summary));
+            if summary.count == 0 {
+                continue;
+            }
+            let places = histogram.slots.iter().map(Vec::len).min().unwrap_or(0);
+            for place in 0..places {
+                let (_, merged) = groups.entry(histogram.slots[0][place]).or_insert_with(|| {
+                    (histogram.slots.iter().map(|slots| slots[place]).collect(), Summary::default())
+                });
+                merged.merge(&summary);
             }
         }
-        for (i, slots) in slots_of_stat.iter_mut().enumerate() {
-            slots.sort_unstable();
-            slots.dedup();
-            for &slot in slots.iter() {
-                let samples = samples_by_slot.get_mut(&slot).map(std::mem::take).unwrap_or_default();
-                if samples.is_empty() {
-                    continue;
-                }
-                exact.insert(slot, summarise(&samples, HISTOGRAM_STATS[i]));
-            }
+        for (slots, summary) in groups.into_values() {
+            exact.extend(slots.into_iter().zip(summary.stats()));
         }
         drop(handles);
         for (slot, value) in exact {
             set_slot_exactly(&self.connection, slot, value);
         }
-    }
-}
-
-/// One statistic of a non-empty set of samples.
-fn summarise(samples: &[f64], stat: &str) -> f64 {
-    let count = samples.len() as f64;
-    let sum: f64 = samples.iter().sum();
-    let percentile = |p: f64| {
-        let mut sorted = samples.to_vec();
-        sorted.sort_unstable_by(f64::total_cmp);
-        // Nearest rank.
-        let rank = ((p * count).ceil() as usize).clamp(1, sorted.len());
-        sorted[rank - 1]
-    };
-    match stat {
-        "count" => count,
-        "sum" => sum,
-        "min" => samples.iter().copied().fold(f64::INFINITY, f64::min),
-        "max" => samples.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-        "mean" => sum / count,
-        "p50" => percentile(0.50),
-        "p90" => percentile(0.90),
-        _ => percentile(0.99),
     }
 }
 
@@ -521,17 +562,28 @@ mod tests {
         assert_eq!(label_specifics(&key), vec!["heads".to_string(), "code_200".to_string()]);
     }
 
+    fn summary_of(values: impl IntoIterator<Item = f64>) -> Summary {
+        let mut summary = Summary::default();
+        values.into_iter().for_each(|v| summary.add(v));
+        summary
+    }
+
     #[test]
     fn summaries() {
-        let samples: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(summarise(&samples, "count"), 100.0);
-        assert_eq!(summarise(&samples, "sum"), 5050.0);
-        assert_eq!(summarise(&samples, "min"), 1.0);
-        assert_eq!(summarise(&samples, "max"), 100.0);
-        assert_eq!(summarise(&samples, "mean"), 50.5);
-        assert_eq!(summarise(&samples, "p50"), 50.0);
-        assert_eq!(summarise(&samples, "p90"), 90.0);
-        assert_eq!(summarise(&samples, "p99"), 99.0);
-        assert_eq!(summarise(&[7.0], "p99"), 7.0);
+        let stats = summary_of((1..=100).map(f64::from)).stats();
+        assert_eq!(stats, [100.0, 5050.0, 1.0, 100.0, 50.5, 50.0, 90.0, 99.0]);
+        assert_eq!(summary_of([7.0]).stats(), [1.0, 7.0, 7.0, 7.0, 7.0, 7.0, 7.0, 7.0]);
+    }
+
+    #[test]
+    fn summaries_stay_bounded_and_exact_where_they_can() {
+        let n: u64 = 100_000;
+        let summary = summary_of((1..=n).map(|v| v as f64));
+        assert_eq!(summary.reservoir.len(), RESERVOIR);
+        let stats = summary.stats();
+        // Count, sum, min, max and mean stay exact; percentiles are sampled.
+        assert_eq!(&stats[..5], &[n as f64, (n * (n + 1) / 2) as f64, 1.0, n as f64, (n + 1) as f64 / 2.0]);
+        assert!((stats[5] - 50_000.0).abs() < 5_000.0, "p50 {}", stats[5]);
+        assert!((stats[6] - 90_000.0).abs() < 3_000.0, "p90 {}", stats[6]);
     }
 }
