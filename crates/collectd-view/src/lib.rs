@@ -9,12 +9,14 @@
 //!   writes them (`receive`).
 //! - [`demo`]: the whole chain on loopback: library traffic → receiver → files → web (`demo`).
 //! - [`dump`]: received value lists and notifications as JSON lines (`dump`).
+//! - [`flush`]: asks collectd (unixsock) to write its cached values before files are read.
 //! - [`web`]: the web interface (`serve`): overview → host → category → stat, combine.
 
 #![warn(missing_docs)]
 
 pub mod demo;
 pub mod dump;
+pub mod flush;
 pub mod graph;
 pub mod index;
 pub mod receiver;

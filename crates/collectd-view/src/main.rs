@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use collectd_view::graph::Format;
+use collectd_view::graph::style::GraphConfig;
+use collectd_view::graph::{Format, Kind};
 use collectd_view::index::Index;
 use collectd_view::rrdtool::{Pool, PoolConfig};
 use collectd_view::select::{self, GraphOptions, Mode, PluginSelection, Request};
@@ -90,12 +91,19 @@ struct GraphArgs {
     /// Plot height in pixels.
     #[arg(long, default_value_t = 300)]
     height: u32,
-    /// Image format: png or svg (default: from the -o extension, else png).
+    /// Image format: png, svg or pdf (default: from the -o extension, else png).
     #[arg(long)]
     format: Option<Format>,
     /// rrdcached address: rrdtool flushes the files there first (`--daemon`).
     #[arg(long)]
     rrdcached: Option<String>,
+    /// Per-type graph overrides (TOML), merged over the embedded defaults.
+    #[arg(long, value_name = "FILE")]
+    graph_config: Option<PathBuf>,
+    /// Order of a stack's series: `value` (the largest average over the range at the
+    /// bottom; reads the data with rrdtool) or `name`.
+    #[arg(long, default_value = "value", value_parser = ["value", "name"])]
+    stack_order: String,
     /// Print the shell-quoted `rrdtool graph` command line(s).
     #[arg(long)]
     print_command: bool,
@@ -128,10 +136,8 @@ fn main() -> Result<()> {
 }
 
 fn graph(a: GraphArgs) -> Result<()> {
-    let format = a.format.unwrap_or_else(|| match &a.output {
-        Some(o) if o.to_ascii_lowercase().ends_with(".svg") => Format::Svg,
-        _ => Format::Png,
-    });
+    let format = a.format.unwrap_or_else(|| a.output.as_deref().map_or(Format::Png, Format::from_file_name));
+    let config = Arc::new(GraphConfig::load(a.graph_config.as_deref())?);
     let request = Request {
         hosts: a.hosts,
         module_instance: a.instance,
@@ -149,11 +155,39 @@ fn graph(a: GraphArgs) -> Result<()> {
         },
         mode: a.mode,
     };
-    let options =
-        GraphOptions { start: a.start, end: a.end, width: a.width, height: a.height, format, daemon: a.rrdcached };
+    let options = GraphOptions {
+        start: a.start,
+        end: a.end,
+        width: a.width,
+        height: a.height,
+        format,
+        daemon: a.rrdcached,
+        config: Some(config),
+    };
     let index = Arc::new(Index::open(&a.data_dir)?);
     let lookup = collectd_view::ds_lookup(&index, None);
-    let graphs = select::plan(&index.snapshot(), &request, &options, &lookup)?;
+    let mut graphs = select::plan(&index.snapshot(), &request, &options, &lookup)?;
+    let mut pool = None;
+    let mut pool = |timeout: u64, program: &str| -> Result<Pool> {
+        if pool.is_none() {
+            pool = Some(Pool::new(PoolConfig {
+                program: program.into(),
+                workers: 1,
+                timeout: Duration::from_secs(timeout),
+                ..PoolConfig::default()
+            })?);
+        }
+        Ok(pool.clone().expect("just set"))
+    };
+    if a.stack_order == "value" {
+        for g in &mut graphs {
+            if matches!(g.kind, Kind::Stack { .. }) && g.series.len() > 1 && g.order.is_empty() {
+                pool(a.timeout, &a.rrdtool)?
+                    .order_stack_by_value(g)
+                    .with_context(|| format!("reading the averages of {:?}", g.title))?;
+            }
+        }
+    }
     let outputs: Vec<String> = match &a.output {
         None => vec!["-".to_owned(); graphs.len()],
         Some(o) if graphs.len() == 1 => vec![o.clone()],
@@ -166,12 +200,7 @@ fn graph(a: GraphArgs) -> Result<()> {
         }
     }
     if a.output.is_some() {
-        let pool = Pool::new(PoolConfig {
-            program: a.rrdtool.into(),
-            workers: 1,
-            timeout: Duration::from_secs(a.timeout),
-            ..PoolConfig::default()
-        })?;
+        let pool = pool(a.timeout, &a.rrdtool)?;
         for (g, out) in graphs.iter().zip(&outputs) {
             let image = pool.render(g).with_context(|| format!("rendering {:?}", g.title))?;
             if out == "-" {

@@ -134,10 +134,10 @@ fn png_size(b: &[u8]) -> (u32, u32) {
 }
 
 #[test]
-fn renders_png_and_svg_of_the_asked_size() {
+fn renders_png_svg_and_pdf_of_the_asked_size() {
     let Some((_d, index)) = setup() else { return };
     let pool = pool();
-    for (format, width, height) in [(Format::Png, 640, 200), (Format::Svg, 500, 150)] {
+    for (format, width, height) in [(Format::Png, 640, 200), (Format::Svg, 500, 150), (Format::Pdf, 400, 120)] {
         let opts = GraphOptions { start: "end-1h".into(), width, height, format, ..GraphOptions::default() };
         let graphs = plan(&index, &request(&["h1"], &["coin_stats"], &["flips"]), &opts);
         let img = pool.render(&graphs[0]).unwrap();
@@ -157,6 +157,7 @@ fn renders_png_and_svg_of_the_asked_size() {
                     &text[..300]
                 );
             }
+            Format::Pdf => assert!(img.data.starts_with(b"%PDF"), "{:?}", &img.data[..16]),
         }
     }
 }

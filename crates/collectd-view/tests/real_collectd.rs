@@ -142,7 +142,7 @@ fn golden_argv_commands_images_and_values() {
 
     // Rendered PNG and SVG through the pool: valid images with the asked plot size.
     let pool = Pool::new(PoolConfig::default()).unwrap();
-    for (format, width, height) in [(Format::Png, 800, 300), (Format::Svg, 500, 150)] {
+    for (format, width, height) in [(Format::Png, 800, 300), (Format::Svg, 500, 150), (Format::Pdf, 400, 120)] {
         let options = GraphOptions { start: "end-1h".into(), width, height, format, ..GraphOptions::default() };
         let graph = &plan(&fed.index, &request(&["web1"], &["coin_stats"], &["flips"], Mode::Auto), &options)[0];
         let image = pool.render(graph).unwrap();
@@ -162,6 +162,7 @@ fn golden_argv_commands_images_and_values() {
                 let text = String::from_utf8(image.data.clone()).unwrap();
                 assert!(text.contains(&format!("width=\"{}pt\" height=\"{}pt\"", g.image_width, g.image_height)));
             }
+            Format::Pdf => assert!(image.data.starts_with(b"%PDF"), "{:?}", &image.data[..16]),
         }
     }
 

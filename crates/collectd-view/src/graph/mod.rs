@@ -17,10 +17,16 @@
 //! how hosts are summed or averaged.
 //!
 //! Variable names are generated (`s0`, `s0min`, `t`, …), never taken from names; paths and
-//! legends are escaped ([`escape`]); colours come from a hash of the label ([`color`]).
+//! legends are escaped ([`escape`]); colours come from a hash of the label ([`color`])
+//! unless a series carries its own.
+//!
+//! A graph also takes, as data: an order of its series ([`Graph::order`], e.g. by value,
+//! [`style::order_by_value`]), a scale (a `CDEF` multiplying every value) and a `--base`;
+//! [`style`] fills these in from per-type and per-category overrides.
 
 pub mod color;
 pub mod escape;
+pub mod style;
 pub mod time;
 
 use std::path::PathBuf;
@@ -55,6 +61,12 @@ pub enum GraphError {
         /// Its value.
         value: String,
     },
+    /// A `--base` other than 1000 or 1024.
+    #[error("invalid base {0} (1000 or 1024)")]
+    Base(u32),
+    /// A scale that is not a finite, non-zero number.
+    #[error("invalid scale {0} (a finite number other than 0)")]
+    Scale(String),
     /// A size out of range.
     #[error("invalid size {width}x{height} (each must be 10..=10000 pixels)")]
     Size {
@@ -73,6 +85,8 @@ pub enum Format {
     Png,
     /// SVG.
     Svg,
+    /// PDF.
+    Pdf,
 }
 
 impl Format {
@@ -81,6 +95,7 @@ impl Format {
         match self {
             Format::Png => "PNG",
             Format::Svg => "SVG",
+            Format::Pdf => "PDF",
         }
     }
 
@@ -89,6 +104,7 @@ impl Format {
         match self {
             Format::Png => "png",
             Format::Svg => "svg",
+            Format::Pdf => "pdf",
         }
     }
 
@@ -97,6 +113,21 @@ impl Format {
         match self {
             Format::Png => "image/png",
             Format::Svg => "image/svg+xml",
+            Format::Pdf => "application/pdf",
+        }
+    }
+}
+
+impl Format {
+    /// The format a file name's extension calls for (`.svg`, `.pdf`; anything else: PNG).
+    pub fn from_file_name(name: &str) -> Format {
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".svg") {
+            Format::Svg
+        } else if lower.ends_with(".pdf") {
+            Format::Pdf
+        } else {
+            Format::Png
         }
     }
 }
@@ -107,7 +138,8 @@ impl std::str::FromStr for Format {
         match s.to_ascii_lowercase().as_str() {
             "png" => Ok(Format::Png),
             "svg" => Ok(Format::Svg),
-            _ => Err(format!("unknown format {s:?} (png or svg)")),
+            "pdf" => Ok(Format::Pdf),
+            _ => Err(format!("unknown format {s:?} (png, svg or pdf)")),
         }
     }
 }
@@ -172,6 +204,8 @@ pub struct Series {
     /// The consolidation function of the line (`AVERAGE` unless told otherwise); bands
     /// also read `MIN` and `MAX`.
     pub cf: Cf,
+    /// The colour; `None`: one hashed from the label ([`color::for_name`]).
+    pub color: Option<color::Rgb>,
 }
 
 impl Series {
@@ -182,12 +216,18 @@ impl Series {
             sources: vec![Source { file: file.into(), ds: ds.into() }],
             combine: Combine::Sum,
             cf: Cf::Average,
+            color: None,
         }
     }
 
     /// A series combining several sources.
     pub fn combined(label: impl Into<String>, sources: Vec<Source>, combine: Combine) -> Self {
-        Series { label: label.into(), sources, combine, cf: Cf::Average }
+        Series { label: label.into(), sources, combine, cf: Cf::Average, color: None }
+    }
+
+    /// The colour the series is drawn in.
+    pub fn rgb(&self) -> color::Rgb {
+        self.color.unwrap_or_else(|| color::for_name(&self.label))
     }
 }
 
@@ -250,6 +290,13 @@ pub struct Graph {
     pub reduce: Reduce,
     /// The files' step in seconds, for [`Reduce::Auto`] (collectd's default: 10).
     pub step_hint: u32,
+    /// Series labels in the order to draw them (the first at the bottom of a stack, then
+    /// up); series not named keep their order after those named. Empty: as listed.
+    pub order: Vec<String>,
+    /// Every value is multiplied by this (e.g. 8: bytes to bits), with a `CDEF`.
+    pub scale: Option<f64>,
+    /// `--base`: 1024 for memory and disk sizes (rrdtool's default is 1000).
+    pub base: Option<u32>,
 }
 
 impl Graph {
@@ -269,11 +316,46 @@ impl Graph {
             missing_as_gap: false,
             reduce: Reduce::Auto,
             step_hint: 10,
+            order: Vec::new(),
+            scale: None,
+            base: None,
         }
+    }
+
+    /// The series in drawing order ([`Graph::order`] applied).
+    pub fn ordered_series(&self) -> Vec<&Series> {
+        let mut out: Vec<&Series> = Vec::with_capacity(self.series.len());
+        for name in &self.order {
+            for s in &self.series {
+                if &s.label == name && !out.iter().any(|o| std::ptr::eq(*o, s)) {
+                    out.push(s);
+                }
+            }
+        }
+        for s in &self.series {
+            if !out.iter().any(|o| std::ptr::eq(*o, s)) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    /// This graph with its series reordered as [`Graph::order`] says and the order cleared.
+    fn in_order(&self) -> std::borrow::Cow<'_, Graph> {
+        if self.order.is_empty() {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut g = self.clone();
+        g.series = self.ordered_series().into_iter().cloned().collect();
+        g.order.clear();
+        std::borrow::Cow::Owned(g)
     }
 
     /// The arguments of `rrdtool graph FILE` after FILE: options, then elements.
     pub fn args(&self) -> Result<Vec<String>, GraphError> {
+        if !self.order.is_empty() {
+            return self.in_order().args();
+        }
         let mut out = self.options()?;
         out.push("--imgformat".into());
         out.push(self.format.rrdtool_name().into());
@@ -284,6 +366,13 @@ impl Graph {
         if !self.vertical_label.is_empty() {
             out.push("--vertical-label".into());
             out.push(self.vertical_label.clone());
+        }
+        if let Some(base) = self.base {
+            if base != 1000 && base != 1024 {
+                return Err(GraphError::Base(base));
+            }
+            out.push("--base".into());
+            out.push(base.to_string());
         }
         if self.missing_as_gap {
             out.push("--use-nan-for-all-missing-data".into());
@@ -308,6 +397,9 @@ impl Graph {
     /// (the average line, the stack's individual series, then the total), as JSON with
     /// timestamps.
     pub fn xport_args(&self) -> Result<Vec<String>, GraphError> {
+        if !self.order.is_empty() {
+            return self.in_order().xport_args();
+        }
         let mut out = self.options()?;
         // xport has no size: keep --start/--end (and --daemon), drop --width/--height.
         out.drain(4..8);
@@ -414,6 +506,11 @@ impl<'g> Builder<'g> {
         if g.series.is_empty() {
             return Err(GraphError::Empty { title: g.title.clone(), what: "no series".into() });
         }
+        if let Some(k) = g.scale
+            && (!k.is_finite() || k == 0.0)
+        {
+            return Err(GraphError::Scale(k.to_string()));
+        }
         for s in all {
             text("legend", &s.label)?;
             if s.sources.is_empty() {
@@ -448,9 +545,21 @@ impl<'g> Builder<'g> {
                 cf.name()
             )
         };
+        // With a scale, the sources are read (and combined) under `{name}raw`, then scaled
+        // into `name`.
+        let scale = self.graph.scale.filter(|k| *k != 1.0);
+        let read_as = if scale.is_some() { format!("{name}raw") } else { name.to_owned() };
+        let name = read_as.as_str();
+        let finish = |out: &mut Vec<String>| {
+            let target = name.strip_suffix("raw").filter(|_| scale.is_some()).unwrap_or(name);
+            if let Some(k) = scale {
+                out.push(format!("CDEF:{target}={name},{k},*"));
+            }
+            target.to_owned()
+        };
         if let [only] = series.sources.as_slice() {
             self.out.push(def(name, only));
-            return name.to_owned();
+            return finish(&mut self.out);
         }
         let parts: Vec<String> = (0..series.sources.len()).map(|j| format!("{name}_{j}")).collect();
         for (v, src) in parts.iter().zip(&series.sources) {
@@ -463,7 +572,7 @@ impl<'g> Builder<'g> {
             Combine::Average => format!("{},{},AVG", parts.join(","), parts.len()),
         };
         self.out.push(format!("CDEF:{name}={rpn}"));
-        name.to_owned()
+        finish(&mut self.out)
     }
 
     fn padded(&self, label: &str) -> String {
@@ -510,7 +619,7 @@ impl<'g> Builder<'g> {
             let min = self.def_series(&format!("s{i}min"), s, Cf::Min, reduce);
             let max = self.def_series(&format!("s{i}max"), s, Cf::Max, reduce);
             self.out.push(format!("CDEF:s{i}rng={max},{min},-"));
-            drawn.push((i, avg, min, max, color::for_name(&s.label)));
+            drawn.push((i, avg, min, max, s.rgb()));
         }
         for (i, _, min, _, c) in &drawn {
             self.out.push(format!("AREA:{min}"));
@@ -528,7 +637,7 @@ impl<'g> Builder<'g> {
         let mut drawn = Vec::new();
         for (i, s) in self.graph.series.iter().enumerate() {
             let v = self.def_series(&format!("s{i}"), s, s.cf, false);
-            drawn.push((i, v, color::for_name(&s.label)));
+            drawn.push((i, v, s.rgb()));
         }
         self.header();
         for (i, v, c) in drawn {
@@ -574,7 +683,7 @@ impl<'g> Builder<'g> {
         }
         for i in (0..parts.len()).rev() {
             let s = &self.graph.series[i];
-            let c = color::for_name(&s.label);
+            let c = s.rgb();
             let label = self.padded(&s.label);
             self.out.push(format!("AREA:c{i}#{}:{}", c.lighten(0.45).hex(), legend_field(&label)));
             self.out.push(format!("LINE1:c{i}#{}", c.hex()));

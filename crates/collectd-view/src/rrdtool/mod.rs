@@ -91,6 +91,10 @@ pub enum RrdtoolError {
     Xport(#[from] xport::XportError),
 }
 
+/// What `rrdtool lastupdate` tells: the time of the last update and, per data source, the
+/// value written then (`None`: unknown).
+pub type LastUpdate = (i64, Vec<(String, Option<f64>)>);
+
 /// Settings of a [`Pool`].
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
@@ -559,6 +563,55 @@ impl Pool {
         Ok(xport::parse(&reply.text())?)
     }
 
+    /// The average over the graph's range of each of its series (by label), read with one
+    /// `xport`; `None` for a series without any known value.
+    pub fn series_averages(&self, graph: &Graph) -> Result<Vec<(String, Option<f64>)>, RrdtoolError> {
+        let mut lines = graph.clone();
+        lines.kind = crate::graph::Kind::Lines;
+        lines.order.clear();
+        let x = self.xport(&lines)?;
+        Ok(lines
+            .series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let known: Vec<f64> =
+                    x.rows.iter().filter_map(|(_, v)| v.get(i).copied().flatten()).filter(|v| v.is_finite()).collect();
+                let avg = (!known.is_empty()).then(|| known.iter().sum::<f64>() / known.len() as f64);
+                (s.label.clone(), avg)
+            })
+            .collect())
+    }
+
+    /// Orders a stack's series by their average over the graph's range, the largest at the
+    /// bottom ([`crate::graph::style::order_by_value`]); a graph that is not a stack of
+    /// several series, or already has an order, is left as it is.
+    pub fn order_stack_by_value(&self, graph: &mut Graph) -> Result<(), RrdtoolError> {
+        if !matches!(graph.kind, crate::graph::Kind::Stack { .. }) || graph.series.len() < 2 || !graph.order.is_empty()
+        {
+            return Ok(());
+        }
+        graph.order = crate::graph::style::order_by_value(&self.series_averages(graph)?);
+        Ok(())
+    }
+
+    /// The last values written to `file` (`rrdtool lastupdate`): the time and, per data
+    /// source, its value (`None` for unknown).
+    pub fn last_update(&self, file: &Path) -> Result<LastUpdate, RrdtoolError> {
+        let path = file.to_str().ok_or_else(|| RrdtoolError::Graph(GraphError::Path(file.display().to_string())))?;
+        let mut args = vec!["lastupdate".to_owned()];
+        if let Some(d) = &self.inner.config.daemon {
+            args.push("--daemon".into());
+            args.push(d.clone());
+        }
+        args.push(path.to_owned());
+        let text = self.run(&args)?.text();
+        parse_lastupdate(&text).ok_or_else(|| RrdtoolError::Reply {
+            command: "lastupdate".into(),
+            detail: format!("cannot read {text:?}"),
+        })
+    }
+
     /// `rrdtool info FILE` as key/value pairs (`ds[value].type` → `GAUGE`, …).
     pub fn info(&self, file: &Path) -> Result<Vec<(String, String)>, RrdtoolError> {
         let path = file.to_str().ok_or_else(|| RrdtoolError::Graph(GraphError::Path(file.display().to_string())))?;
@@ -586,9 +639,32 @@ impl Pool {
     }
 }
 
+/// Parses `rrdtool lastupdate` output: a line of DS names, a blank line, `TIME: V V…`.
+fn parse_lastupdate(text: &str) -> Option<LastUpdate> {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let names: Vec<&str> = lines.next()?.split_whitespace().collect();
+    let (t, values) = lines.next()?.split_once(':')?;
+    let values: Vec<Option<f64>> = values.split_whitespace().map(|v| v.parse::<f64>().ok()).collect();
+    if values.len() != names.len() {
+        return None;
+    }
+    Some((t.trim().parse().ok()?, names.into_iter().map(str::to_owned).zip(values).collect()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lastupdate_output() {
+        let (t, v) = parse_lastupdate(" shortterm midterm longterm\n\n1700000000: 0.5 U 2e3\n").unwrap();
+        assert_eq!(t, 1_700_000_000);
+        assert_eq!(
+            v,
+            [("shortterm".to_owned(), Some(0.5)), ("midterm".into(), None), ("longterm".into(), Some(2000.0))]
+        );
+        assert!(parse_lastupdate("garbage").is_none());
+    }
 
     fn assert_send_sync<T: Send + Sync>() {}
 

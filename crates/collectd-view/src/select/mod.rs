@@ -10,6 +10,7 @@ pub mod tree;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::graph::style::{GraphConfig, StyleKey};
 use crate::graph::{Combine, Graph, Kind, Series, Source};
 use crate::index::{ModuleTree, RrdFile, Snapshot, Stat};
 
@@ -135,12 +136,23 @@ pub struct GraphOptions {
     pub format: crate::graph::Format,
     /// rrdcached address.
     pub daemon: Option<String>,
+    /// Per-type and per-category overrides ([`GraphConfig`]); `None`: none at all (not even
+    /// the embedded defaults).
+    pub config: Option<Arc<GraphConfig>>,
 }
 
 impl Default for GraphOptions {
     fn default() -> Self {
         let g = Graph::new(Kind::Lines, Vec::new());
-        GraphOptions { start: g.start, end: g.end, width: g.width, height: g.height, format: g.format, daemon: None }
+        GraphOptions {
+            start: g.start,
+            end: g.end,
+            width: g.width,
+            height: g.height,
+            format: g.format,
+            daemon: None,
+            config: None,
+        }
     }
 }
 
@@ -477,6 +489,18 @@ pub fn plan(
     for (items, plugins) in groups {
         let mut g = build(&items, &plugins, req.mode, ds_of)?;
         options.apply(&mut g);
+        let categories: BTreeSet<&str> = items.iter().map(|i| i.category.as_str()).collect();
+        let types: BTreeSet<&str> = req.plugins.iter().map(|p| p.type_.as_str()).collect();
+        let key = match (categories.len(), plugins.is_empty(), types.len()) {
+            (1, true, _) => categories.first().map(|c| StyleKey::Category(c)),
+            (0, false, 1) => types.first().map(|t| StyleKey::Type(t)),
+            _ => None,
+        };
+        if let (Some(config), Some(key)) = (&options.config, key)
+            && let Some(style) = config.style(key)
+        {
+            g.apply_style(style, req.mode == Mode::Auto);
+        }
         graphs.push(g);
     }
     Ok(graphs)

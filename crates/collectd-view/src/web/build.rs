@@ -4,11 +4,13 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 
 use super::Problem;
 use super::params::{Draw, SeriesRef, Target, View};
+use crate::graph::style::{GraphConfig, StyleKey};
 use crate::graph::{Combine, Graph, Kind, Series, Source};
 use crate::index::{RrdFile, Snapshot};
 use crate::select::{self, DsLookup, GraphOptions, Mode, Request, SelectError};
@@ -45,6 +47,7 @@ pub fn build(
     mode: Draw,
     view: &View,
     daemon: Option<&str>,
+    config: &Arc<GraphConfig>,
     ds_of: &DsLookup,
 ) -> Result<Built, Problem> {
     let mut graph = match target {
@@ -58,7 +61,8 @@ pub fn build(
                 plugins: Vec::new(),
                 mode: if mode == Draw::Band { Mode::Band } else { Mode::Auto },
             };
-            let mut graphs = select::plan(snap, &req, &GraphOptions::default(), ds_of)?;
+            let options = GraphOptions { config: Some(config.clone()), ..GraphOptions::default() };
+            let mut graphs = select::plan(snap, &req, &options, ds_of)?;
             let mut g = graphs.pop().ok_or_else(|| not_found(format!("stat {stat:?}"), Vec::new()))?;
             if mode == Draw::Lines {
                 if let Kind::Stack { total, .. } = &g.kind {
@@ -69,7 +73,13 @@ pub fn build(
             }
             g
         }
-        Target::Plugin { host, dir, type_, ti } => plugin_graph(snap, host, dir, type_, ti.as_deref(), mode, ds_of)?,
+        Target::Plugin { host, dir, type_, ti } => {
+            let mut g = plugin_graph(snap, host, dir, type_, ti.as_deref(), mode, ds_of)?;
+            if let Some(style) = config.style(StyleKey::Type(type_)) {
+                g.apply_style(style, mode == Draw::Auto);
+            }
+            g
+        }
         Target::Combine { series } => combine_graph(snap, series, mode, ds_of)?,
     };
     graph.start = view.start.canonical();

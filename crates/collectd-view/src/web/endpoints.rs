@@ -1,4 +1,4 @@
-//! The non-page routes: graph images (`/graph.png`, `/graph.svg`) with caching headers,
+//! The non-page routes: graph images (`/graph.png`, `/graph.svg`, `/graph.pdf`) with caching headers,
 //! their geometry (`/graph.json`), their data (`/data.csv`, `/data.json`), the rrdtool
 //! command line (`/command.txt`), search (`/search.json`) and the embedded assets.
 
@@ -212,6 +212,11 @@ pub async fn graph_png(State(st): State<AppState>, headers: HeaderMap, RawQuery(
 /// `GET /graph.svg`: the graph as SVG.
 pub async fn graph_svg(State(st): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     graph(st, headers, q, Format::Svg).await
+}
+
+/// `GET /graph.pdf`: the graph as PDF.
+pub async fn graph_pdf(State(st): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    graph(st, headers, q, Format::Pdf).await
 }
 
 /// Seconds between automatic reloads of a relative graph: one pixel of time, at least

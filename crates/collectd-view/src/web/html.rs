@@ -266,6 +266,7 @@ pub fn figure(f: &Figure) -> Markup {
                 span.downloads {
                     a href=(graph_url("/graph.png", f.target, f.mode, f.view, &[("dl", "1")])) download { "PNG" }
                     a href=(graph_url("/graph.svg", f.target, f.mode, f.view, &[("dl", "1")])) download { "SVG" }
+                    a href=(graph_url("/graph.pdf", f.target, f.mode, f.view, &[("dl", "1")])) download { "PDF" }
                     a.csv href=(graph_url("/data.csv", f.target, f.mode, f.view, &[])) download { "CSV" }
                     a href=(graph_url("/data.json", f.target, f.mode, f.view, &[("dl", "1")])) download { "JSON" }
                     a.command href=(graph_url("/command", f.target, f.mode, f.view, &[])) { "rrdtool command" }

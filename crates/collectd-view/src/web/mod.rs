@@ -11,6 +11,10 @@
 //! - **rrdtool off the async threads.** Lookups and renderings run in `spawn_blocking`
 //!   through the [`crate::rrdtool::Pool`]; images are cached by argv and freshness
 //!   ([`cache`]), carry an ETag, Last-Modified and a `max-age` of one pixel of time.
+//! - **Fresh and styled.** With `--collectd-socket`, collectd's rrdtool cache is flushed
+//!   for a graph's files before they are read ([`crate::flush`]); stacks are ordered by
+//!   value; per-type overrides and thresholds come from `--graph-config`
+//!   ([`crate::graph::style`]) over the embedded defaults.
 //! - **Everything embedded.** Templates are `maud` (compile-time, escaping); the CSS and
 //!   JavaScript are ours, included in the binary; no CDN, no build step.
 
@@ -34,7 +38,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::graph::{Format, GraphError};
+use crate::flush::Flusher;
+use crate::graph::style::GraphConfig;
+use crate::graph::{Format, GraphError, Kind};
 use crate::index::{Index, IndexError, Refresher, Snapshot};
 use crate::rrdtool::{Pool, PoolConfig, RrdtoolError};
 use cache::{Freshness, RenderCache, Rendered};
@@ -62,6 +68,9 @@ pub enum WebError {
     /// The async runtime or the server failed.
     #[error("web server: {0}")]
     Io(#[from] std::io::Error),
+    /// The graph configuration file is unusable.
+    #[error(transparent)]
+    Config(#[from] crate::graph::style::ConfigError),
     /// The receiver of `--receive` could not start.
     #[error("receiver: {0}")]
     Receiver(#[from] crate::receiver::ReceiverError),
@@ -84,6 +93,12 @@ pub struct ServeConfig {
     pub timeout: Duration,
     /// How often the index is rescanned (incrementally) in the background.
     pub rescan: Duration,
+    /// Per-type overrides and thresholds (the embedded defaults unless told otherwise).
+    pub graph_config: Arc<GraphConfig>,
+    /// collectd's unixsock socket: flush the rrdtool plugin's cache before reading.
+    pub collectd_socket: Option<PathBuf>,
+    /// collectd's interval: files older than this are flushed before being read.
+    pub collectd_interval: Duration,
 }
 
 impl ServeConfig {
@@ -98,6 +113,9 @@ impl ServeConfig {
             workers: cores.clamp(1, 4),
             timeout: Duration::from_secs(30),
             rescan: Duration::from_secs(10),
+            graph_config: Arc::new(GraphConfig::defaults()),
+            collectd_socket: None,
+            collectd_interval: Duration::from_secs(10),
         }
     }
 }
@@ -127,6 +145,16 @@ pub struct ServeArgs {
     /// as `collectd-view receive` does (security level None; use `receive` for more).
     #[arg(long, value_name = "ADDR")]
     pub receive: Option<SocketAddr>,
+    /// Per-type graph overrides and thresholds (TOML), merged over the embedded defaults.
+    #[arg(long, value_name = "FILE")]
+    pub graph_config: Option<PathBuf>,
+    /// collectd's unixsock socket: before a graph or export, flush what collectd's rrdtool
+    /// plugin still caches for its files.
+    #[arg(long, value_name = "PATH")]
+    pub collectd_socket: Option<PathBuf>,
+    /// collectd's Interval in seconds: only files older than this are flushed.
+    #[arg(long, default_value_t = 10.0)]
+    pub collectd_interval: f64,
 }
 
 /// Runs `collectd-view serve` until Ctrl-C or SIGTERM.
@@ -139,6 +167,9 @@ pub fn run(args: ServeArgs) -> Result<(), WebError> {
         config.workers = w.clamp(1, 64);
     }
     config.timeout = Duration::from_secs(args.timeout.max(1));
+    config.graph_config = Arc::new(GraphConfig::load(args.graph_config.as_deref())?);
+    config.collectd_socket = args.collectd_socket;
+    config.collectd_interval = Duration::from_secs_f64(args.collectd_interval.clamp(0.0, 86_400.0));
     let receiver = match args.receive {
         Some(listen) => {
             let pool = Pool::new(crate::rrdtool::PoolConfig::default())?;
@@ -246,10 +277,35 @@ pub struct GraphOut {
     pub max_age: i64,
 }
 
+/// Settings of an [`AppState`] beyond its index and pool.
+#[derive(Debug, Clone, Default)]
+pub struct StateOptions {
+    /// rrdcached address (`--daemon`).
+    pub daemon: Option<String>,
+    /// Background rescan period.
+    pub rescan: Option<Duration>,
+    /// Overrides and thresholds; `None`: the embedded defaults.
+    pub config: Option<Arc<GraphConfig>>,
+    /// Flushes collectd before files are read.
+    pub flusher: Option<Arc<Flusher>>,
+}
+
+/// Seconds a current value (`rrdtool lastupdate`) is reused.
+const CURRENT_TTL: Duration = Duration::from_secs(5);
+/// Seconds a stack's value order is reused.
+const ORDER_TTL: Duration = Duration::from_secs(60);
+
+/// The last values of a file: time and (DS, value).
+pub type LastValues = Option<crate::rrdtool::LastUpdate>;
+
 struct Inner {
     index: Arc<Index>,
     pool: Pool,
     daemon: Option<String>,
+    config: Arc<GraphConfig>,
+    flusher: Option<Arc<Flusher>>,
+    current: Mutex<std::collections::HashMap<PathBuf, (std::time::Instant, LastValues)>>,
+    orders: Mutex<std::collections::HashMap<String, (std::time::Instant, Vec<String>)>>,
     cache: RenderCache,
     fresh: Freshness,
     search: Mutex<Arc<SearchIndex>>,
@@ -312,17 +368,78 @@ pub fn style_options(spark: bool) -> Vec<String> {
 impl AppState {
     /// State over an index and a pool. `rescan`: start a background rescan at this period.
     pub fn new(index: Arc<Index>, pool: Pool, daemon: Option<String>, rescan: Option<Duration>) -> AppState {
-        let refresher = rescan.map(|every| index.spawn_refresher(every));
+        AppState::with_options(index, pool, StateOptions { daemon, rescan, ..StateOptions::default() })
+    }
+
+    /// State over an index and a pool, with `options`.
+    pub fn with_options(index: Arc<Index>, pool: Pool, options: StateOptions) -> AppState {
+        let refresher = options.rescan.map(|every| index.spawn_refresher(every));
         let search = SearchIndex::build(&index.snapshot());
         AppState(Arc::new(Inner {
             index,
             pool,
-            daemon,
+            daemon: options.daemon,
+            config: options.config.unwrap_or_else(|| Arc::new(GraphConfig::defaults())),
+            flusher: options.flusher,
+            current: Mutex::new(std::collections::HashMap::new()),
+            orders: Mutex::new(std::collections::HashMap::new()),
             cache: RenderCache::new(64 << 20, 2000),
             fresh: Freshness::new(Duration::from_secs(5)),
             search: Mutex::new(Arc::new(search)),
             _refresher: refresher,
         }))
+    }
+
+    /// The overrides and thresholds.
+    pub fn config(&self) -> &Arc<GraphConfig> {
+        &self.0.config
+    }
+
+    /// The last values written to `file`, reused for a few seconds; `None` when rrdtool
+    /// cannot read them.
+    pub fn last_values(&self, file: &std::path::Path) -> LastValues {
+        let now = std::time::Instant::now();
+        if let Some((at, v)) = self.0.current.lock().unwrap_or_else(|e| e.into_inner()).get(file)
+            && now.duration_since(*at) < CURRENT_TTL
+        {
+            return v.clone();
+        }
+        let v = self.0.pool.last_update(file).ok();
+        let mut cur = self.0.current.lock().unwrap_or_else(|e| e.into_inner());
+        if cur.len() > 50_000 {
+            cur.clear();
+        }
+        cur.insert(file.to_owned(), (now, v.clone()));
+        v
+    }
+
+    /// Flushes collectd's cache for `files` when a socket was given (never fails).
+    pub fn flush(&self, files: &[PathBuf]) {
+        if let Some(f) = &self.0.flusher {
+            f.flush_files(files);
+        }
+    }
+
+    /// Orders a stack by its series' averages over its range (reused for a minute).
+    fn order_stack(&self, graph: &mut crate::graph::Graph) -> Result<(), Problem> {
+        if !matches!(graph.kind, Kind::Stack { .. }) || graph.series.len() < 2 || !graph.order.is_empty() {
+            return Ok(());
+        }
+        let key = graph.xport_args()?.join("\u{0}");
+        let now = std::time::Instant::now();
+        if let Some((at, order)) = self.0.orders.lock().unwrap_or_else(|e| e.into_inner()).get(&key)
+            && now.duration_since(*at) < ORDER_TTL
+        {
+            graph.order = order.clone();
+            return Ok(());
+        }
+        self.0.pool.order_stack_by_value(graph)?;
+        let mut orders = self.0.orders.lock().unwrap_or_else(|e| e.into_inner());
+        if orders.len() > 10_000 {
+            orders.clear();
+        }
+        orders.insert(key, (now, graph.order.clone()));
+        Ok(())
     }
 
     /// The index.
@@ -358,7 +475,9 @@ impl AppState {
     pub fn build(&self, target: &Target, mode: Draw, view: &View) -> Result<build::Built, Problem> {
         let snap = self.snapshot();
         let lookup = self.ds_lookup();
-        build::build(&snap, target, mode, view, self.0.daemon.as_deref(), &lookup)
+        let mut built = build::build(&snap, target, mode, view, self.0.daemon.as_deref(), &self.0.config, &lookup)?;
+        self.order_stack(&mut built.graph)?;
+        Ok(built)
     }
 
     /// Renders (or takes from the cache) a target's graph. Blocking.
@@ -385,6 +504,7 @@ impl AppState {
         };
         let key = format!("{}\u{1}{}\u{1}{token}", options.join("\u{0}"), argv.join("\u{0}"));
         let rendered = self.0.cache.get_or_render(&key, || {
+            self.flush(&built.files);
             let img = self.0.pool.render_with(&graph, &options)?;
             Ok(Rendered {
                 data: img.data,
@@ -407,6 +527,7 @@ impl AppState {
     ) -> Result<(crate::graph::Graph, crate::rrdtool::Xport), Problem> {
         view.resolve().map_err(|e| Problem::from(BadParam::new("start", e)))?;
         let built = self.build(target, mode, view)?;
+        self.flush(&built.files);
         let x = self.0.pool.xport(&built.graph)?;
         Ok((built.graph, x))
     }
@@ -435,6 +556,7 @@ pub fn router(state: AppState) -> Router {
         .route("/command.txt", get(endpoints::command_text))
         .route("/graph.png", get(endpoints::graph_png))
         .route("/graph.svg", get(endpoints::graph_svg))
+        .route("/graph.pdf", get(endpoints::graph_pdf))
         .route("/graph.json", get(endpoints::graph_json))
         .route("/data.csv", get(endpoints::data_csv))
         .route("/data.json", get(endpoints::data_json))
@@ -457,7 +579,18 @@ pub fn open(config: &ServeConfig) -> Result<AppState, WebError> {
         ..PoolConfig::default()
     })?;
     pool.warm_up()?;
-    Ok(AppState::new(index, pool, config.rrdcached.clone(), Some(config.rescan)))
+    let flusher =
+        config.collectd_socket.as_ref().map(|s| Arc::new(Flusher::new(s, index.data_dir(), config.collectd_interval)));
+    Ok(AppState::with_options(
+        index,
+        pool,
+        StateOptions {
+            daemon: config.rrdcached.clone(),
+            rescan: Some(config.rescan),
+            config: Some(config.graph_config.clone()),
+            flusher,
+        },
+    ))
 }
 
 /// A server running on its own thread (for tests and embedding); stops when dropped.

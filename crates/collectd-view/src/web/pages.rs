@@ -17,7 +17,8 @@ use super::params::{Draw, Params, Query, SeriesRef, Target, View, seg};
 use super::search::{file_href, file_label, file_ref};
 use super::{AppState, GraphOut, Problem, blocking};
 use crate::graph::Format;
-use crate::index::{Host, ModuleTree, PluginDir, Snapshot};
+use crate::graph::style::{Level, Threshold};
+use crate::index::{Host, ModuleTree, PluginDir, RrdFile, Snapshot};
 
 /// Plot size of the large graph of a detail page.
 pub const DETAIL_SIZE: (u32, u32) = (960, 320);
@@ -27,6 +28,10 @@ pub const LIST_SIZE: (u32, u32) = (800, 200);
 pub const SPARK_SIZE: (u32, u32) = (180, 36);
 /// Most sparklines in a host's card on the overview.
 const CARD_SPARKS: usize = 3;
+/// Most current values in a host's card on the overview.
+const CARD_VALUES: usize = 4;
+/// Most stat files read per host to find its busiest stats.
+const CARD_SCAN: usize = 64;
 /// Most search results rendered into the overview.
 const PAGE_RESULTS: usize = 100;
 
@@ -221,6 +226,7 @@ fn host_card(st: &AppState, h: &Host, mtimes: &super::cache::Mtimes, view: &View
                 (age_badge(mtimes.hosts_newest.get(&h.name).copied(), stale_after(st, h)))
             }
             p.meta { (series) " series · " (n_cats) " categories · " (plugin_dirs.len()) " plugins" }
+            (value_badges(&current_values(st, h, view)))
             div.sparks {
                 @for (t, m, label, href) in &sparks {
                     div.spark-item {
@@ -246,6 +252,145 @@ fn host_card(st: &AppState, h: &Host, mtimes: &super::cache::Mtimes, view: &View
                     span.muted { "Plugins " }
                     @for d in &plugin_dirs {
                         a.tag.plugin href=(link(&format!("/host/{}/plugin/{}", seg(&h.name), seg(&d.dir_name)), &[], view)) { (d.dir_name) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A current value shown on a host's card.
+struct CurrentValue {
+    label: String,
+    value: f64,
+    level: Level,
+    threshold: Option<Threshold>,
+    href: String,
+}
+
+/// The value of `ds` (or the first GAUGE data source) last written to `file`; `None` for
+/// files without a gauge (a counter's last raw value means nothing on its own) or value.
+fn gauge_value(st: &AppState, file: &RrdFile, ds: Option<&str>) -> Option<(String, f64)> {
+    let header = st.index().header(file).ok()?;
+    let gauge = |name: &str| header.data_sources.iter().any(|d| d.name == name && d.kind == "GAUGE");
+    let want = match ds {
+        Some(d) if gauge(d) => d.to_owned(),
+        Some(_) => return None,
+        None => header.data_sources.iter().find(|d| d.kind == "GAUGE")?.name.clone(),
+    };
+    let (_, values) = st.last_values(&file.path)?;
+    values.into_iter().find(|(n, _)| *n == want).and_then(|(n, v)| Some((n, v?)))
+}
+
+/// A host's current values: the types and stats with thresholds, `load`, then the busiest
+/// stats of the original module (largest last value).
+fn current_values(st: &AppState, h: &Host, view: &View) -> Vec<CurrentValue> {
+    let config = st.config();
+    let mut out = Vec::new();
+    for d in others(h) {
+        for f in d.files.values() {
+            let threshold = config.threshold(&f.id.type_).cloned();
+            if threshold.is_none() && f.id.type_ != "load" {
+                continue;
+            }
+            let ds = threshold
+                .as_ref()
+                .and_then(|t| t.ds.clone())
+                .or_else(|| (f.id.type_ == "load").then(|| "shortterm".to_owned()));
+            if let Some((ds, value)) = gauge_value(st, f, ds.as_deref()) {
+                let t = Target::Plugin {
+                    host: h.name.clone(),
+                    dir: d.dir_name.clone(),
+                    type_: f.id.type_.clone(),
+                    ti: f.id.type_instance.clone(),
+                };
+                let name = crate::index::join_instance(&f.id.type_, f.id.type_instance.as_deref());
+                let label =
+                    if d.dir_name == name { format!("{name} {ds}") } else { format!("{} {name} {ds}", d.dir_name) };
+                let label = if f.id.type_ == "load" && d.dir_name == "load" { format!("load {ds}") } else { label };
+                out.push(CurrentValue {
+                    label,
+                    value,
+                    level: threshold.as_ref().map_or(Level::Ok, |t| t.level(value)),
+                    threshold,
+                    href: t.detail_url(view, Draw::Auto),
+                });
+            }
+        }
+    }
+    let mut busiest = Vec::new();
+    for (inst, m) in modules(h) {
+        for (cat, c) in &m.categories {
+            for (stat, s) in &c.stats {
+                let Some(base) = &s.base else { continue };
+                let threshold = config.threshold(&format!("{cat}/{stat}")).cloned();
+                if threshold.is_none() && busiest.len() >= CARD_SCAN {
+                    continue;
+                }
+                let Some((_, value)) = gauge_value(st, base, threshold.as_ref().and_then(|t| t.ds.as_deref())) else {
+                    continue;
+                };
+                let t = Target::Stat {
+                    host: h.name.clone(),
+                    inst: inst.map(str::to_owned),
+                    cat: cat.clone(),
+                    stat: stat.clone(),
+                    specifics: Vec::new(),
+                };
+                let v = CurrentValue {
+                    label: format!("{cat} {stat}"),
+                    value,
+                    level: threshold.as_ref().map_or(Level::Ok, |t| t.level(value)),
+                    threshold: threshold.clone(),
+                    href: t.detail_url(view, Draw::Auto),
+                };
+                if threshold.is_some() { out.push(v) } else { busiest.push(v) }
+            }
+        }
+    }
+    busiest.sort_by(|a, b| b.value.total_cmp(&a.value).then_with(|| a.label.cmp(&b.label)));
+    out.sort_by_key(|v| std::cmp::Reverse(v.level));
+    out.extend(busiest);
+    out.truncate(CARD_VALUES.max(out.iter().filter(|v| v.level != Level::Ok).count()));
+    out
+}
+
+/// A number in a few characters: 0.52, 12.3, 4.1k, 2.5M.
+fn short_number(v: f64) -> String {
+    let a = v.abs();
+    let (x, suffix) = if a >= 1e12 {
+        (v / 1e12, "T")
+    } else if a >= 1e9 {
+        (v / 1e9, "G")
+    } else if a >= 1e6 {
+        (v / 1e6, "M")
+    } else if a >= 1e4 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    let digits = if x.abs() >= 100.0 {
+        0
+    } else if x.abs() >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{x:.digits$}{suffix}")
+}
+
+fn value_badges(values: &[CurrentValue]) -> Markup {
+    html! {
+        @if !values.is_empty() {
+            div.values {
+                @for v in values {
+                    @let title = match &v.threshold {
+                        Some(t) => format!("{}: {} (warning ≥ {}, critical ≥ {})", v.label, v.value,
+                            t.warning.map_or("–".to_owned(), |w| w.to_string()), t.critical.map_or("–".to_owned(), |c| c.to_string())),
+                        None => format!("{}: {}", v.label, v.value),
+                    };
+                    a.badge.value.(v.level.name()) href=(v.href) title=(title) data-level=(v.level.name()) {
+                        (v.label) " " b { (short_number(v.value)) }
                     }
                 }
             }
