@@ -406,10 +406,9 @@ fn share<'b>(text: &Cow<'b, str>) -> Cow<'b, str> {
 
 /// The bytes before the first NUL: what C code sees of a string.
 fn c_string(bytes: &[u8]) -> &[u8] {
-    // Usually the only NUL is the last byte. A scan without early exit, which the
-    // compiler vectorizes, says so faster than a search for the first NUL.
+    // Usually the only NUL is the last byte: check the rest eight bytes at a time.
     if let [head @ .., 0] = bytes
-        && !head.iter().fold(false, |nul, &b| nul | (b == 0))
+        && !has_zero_byte(head)
     {
         return head;
     }
@@ -417,6 +416,21 @@ fn c_string(bytes: &[u8]) -> &[u8] {
         Some(nul) => &bytes[..nul],
         None => bytes,
     }
+}
+
+/// True when a byte of `bytes` is zero: the classic word-at-a-time test, which for the
+/// short names of collectd parts beats both a byte loop and memchr.
+fn has_zero_byte(bytes: &[u8]) -> bool {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let w = u64::from_le_bytes(word.try_into().expect("chunks of 8"));
+        if w.wrapping_sub(LOW) & !w & HIGH != 0 {
+            return true;
+        }
+    }
+    words.remainder().contains(&0)
 }
 
 fn be16(bytes: &[u8], at: usize) -> u16 {
