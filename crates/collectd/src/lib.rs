@@ -32,6 +32,14 @@ pub use client::{
 pub use protocol::Credentials;
 
 /// What can go wrong when starting the background threads.
+///
+/// ```
+/// collectd::start_threads().unwrap();
+/// let error = collectd::start_threads().unwrap_err();
+/// assert!(matches!(error, collectd::Error::AlreadyStarted));
+/// assert_eq!(error.to_string(), "the collectd background threads are already running");
+/// collectd::shutdown();
+/// ```
 #[derive(Debug)]
 pub enum Error {
     /// [`start_threads`] was called while the threads run.

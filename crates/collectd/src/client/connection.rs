@@ -15,8 +15,21 @@ use crate::protocol::{
 };
 
 /// collectd's default port.
+///
+/// ```
+/// let conn = collectd::Connection::new();
+/// assert_eq!(collectd::DEFAULT_PORT, 25826);
+/// assert_eq!(conn.collectd_port(), collectd::DEFAULT_PORT);
+/// ```
 pub const DEFAULT_PORT: u16 = 25826;
 /// The original module's send interval.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// assert_eq!(collectd::DEFAULT_INTERVAL, Duration::from_secs(10));
+/// assert_eq!(collectd::Connection::new().interval(), collectd::DEFAULT_INTERVAL);
+/// ```
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Everything that makes a connection what it is: equal settings, same connection.
@@ -44,6 +57,13 @@ pub(crate) struct SendCounters {
 }
 
 /// What the sender did for a connection since it was created.
+///
+/// ```
+/// let conn = collectd::Connection::builder().hostname("stats-doc").collectd_port(26001).build();
+/// let stats: collectd::SenderStats = conn.sender_stats();
+/// assert_eq!(stats, collectd::SenderStats::default());
+/// assert_eq!(stats.packets_sent, 0);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SenderStats {
     /// Datagrams handed to the operating system.
@@ -106,16 +126,38 @@ impl Default for Connection {
 impl Connection {
     /// The original module's defaults: this machine's host name, collectd on
     /// `localhost:25826`, no plugin instance, a 10-second interval.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::new();
+    /// assert_eq!(conn.collectd_host(), "localhost");
+    /// assert_eq!(conn.plugin_inst(), "");
+    /// assert!(collectd::Connection::ptr_eq(&conn, &collectd::Connection::default()));
+    /// ```
     pub fn new() -> Self {
         Connection::builder().build()
     }
 
     /// A builder for every setting.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().hostname("web1").collectd_port(26002).build();
+    /// assert_eq!(conn.hostname(), "web1");
+    /// assert_eq!(conn.collectd_port(), 26002);
+    /// ```
     pub fn builder() -> ConnectionBuilder {
         ConnectionBuilder::default()
     }
 
     /// True when both are the same connection.
+    ///
+    /// ```
+    /// use collectd::Connection;
+    ///
+    /// let a = Connection::builder().hostname("a").collectd_port(26003).build();
+    /// let b = a.clone();
+    /// assert!(Connection::ptr_eq(&a, &b));
+    /// assert!(!Connection::ptr_eq(&a, &Connection::builder().hostname("b").collectd_port(26003).build()));
+    /// ```
     pub fn ptr_eq(a: &Connection, b: &Connection) -> bool {
         Arc::ptr_eq(&a.inner, &b.inner)
     }
@@ -145,31 +187,70 @@ impl Connection {
     }
 
     /// The host name statistics are sent under.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().hostname("web1").collectd_port(26004).build();
+    /// assert_eq!(conn.hostname(), "web1");
+    /// ```
     pub fn hostname(&self) -> &str {
         &self.inner.settings.hostname
     }
 
     /// The plugin instance statistics are sent under (empty for none).
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().plugin_inst("api").collectd_port(26005).build();
+    /// assert_eq!(conn.plugin_inst(), "api");
+    /// ```
     pub fn plugin_inst(&self) -> &str {
         &self.inner.settings.plugin_instance
     }
 
     /// The server's host name or address.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().collectd_host("127.0.0.1").collectd_port(26006).build();
+    /// assert_eq!(conn.collectd_host(), "127.0.0.1");
+    /// ```
     pub fn collectd_host(&self) -> &str {
         &self.inner.settings.collectd_host
     }
 
     /// The server's port.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().collectd_port(26007).build();
+    /// assert_eq!(conn.collectd_port(), 26007);
+    /// ```
     pub fn collectd_port(&self) -> u16 {
         self.inner.settings.collectd_port
     }
 
     /// How often statistics are sent.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let conn = collectd::Connection::builder().interval(Duration::from_secs(30)).collectd_port(26008).build();
+    /// assert_eq!(conn.interval(), Duration::from_secs(30));
+    /// ```
     pub fn interval(&self) -> Duration {
         self.inner.settings.interval
     }
 
     /// What the sender did for this connection so far.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder()
+    ///     .hostname("sender-stats-doc")
+    ///     .collectd_host("127.0.0.1")
+    ///     .collectd_port(9) // the discard port: nothing listens
+    ///     .build();
+    /// conn.counter("jobs").record(&[], &[("done", 1.0)]);
+    /// conn.flush();
+    /// let stats = conn.sender_stats();
+    /// assert_eq!((stats.packets_sent, stats.value_lists_sent), (1, 1));
+    /// ```
     pub fn sender_stats(&self) -> SenderStats {
         let c = &self.inner.counters;
         SenderStats {
@@ -183,6 +264,17 @@ impl Connection {
 
     /// Takes a snapshot of this connection now and sends it, after anything already
     /// queued; returns once it is sent (failures are logged and counted).
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder()
+    ///     .hostname("flush-doc")
+    ///     .collectd_host("127.0.0.1")
+    ///     .collectd_port(9) // the discard port: nothing listens
+    ///     .build();
+    /// conn.counter("jobs").record(&[], &[("done", 1.0)]);
+    /// conn.flush();
+    /// assert_eq!(conn.sender_stats().value_lists_sent, 1);
+    /// ```
     pub fn flush(&self) {
         runtime::flush_connection(self);
     }
@@ -333,24 +425,51 @@ fn fit_identifier(what: &str, value: String) -> String {
 impl ConnectionBuilder {
     /// The host name to send statistics under (default: this machine's). At most 127
     /// bytes; longer names are cut, and logged.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().hostname("web1").collectd_port(26009).build();
+    /// assert_eq!(conn.hostname(), "web1");
+    /// let long = collectd::Connection::builder().hostname("x".repeat(200)).collectd_port(26009).build();
+    /// assert_eq!(long.hostname().len(), 127);
+    /// ```
     pub fn hostname(mut self, hostname: impl Into<String>) -> Self {
         self.settings.hostname = hostname.into();
         self
     }
 
     /// The collectd server's host name or address, IPv4 or IPv6 (default `localhost`).
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().collectd_host("::1").collectd_port(26010).build();
+    /// assert_eq!(conn.collectd_host(), "::1");
+    /// ```
     pub fn collectd_host(mut self, host: impl Into<String>) -> Self {
         self.settings.collectd_host = host.into();
         self
     }
 
     /// The collectd server's port (default 25826).
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().collectd_port(26011).build();
+    /// assert_eq!(conn.collectd_port(), 26011);
+    /// ```
     pub fn collectd_port(mut self, port: u16) -> Self {
         self.settings.collectd_port = port;
         self
     }
 
     /// The plugin instance: files land in `HOST/any-INST/` instead of `HOST/any/`.
+    ///
+    /// ```
+    /// use collectd::protocol::{ReceiveSecurity, parse};
+    ///
+    /// let conn = collectd::Connection::builder().hostname("h").plugin_inst("api").collectd_port(26012).build();
+    /// conn.counter("c").record(&[], &[("s", 1.0)]);
+    /// let datagrams = conn.take_datagrams();
+    /// let parsed = parse(&datagrams[0], &ReceiveSecurity::none());
+    /// assert_eq!(parsed.value_lists().next().unwrap().identifier().to_string(), "h/any-api/gauge-c-s");
+    /// ```
     pub fn plugin_inst(mut self, plugin_instance: impl Into<String>) -> Self {
         self.settings.plugin_instance = plugin_instance.into();
         self
@@ -359,6 +478,13 @@ impl ConnectionBuilder {
     /// How often statistics are snapshot and sent (default 10 s; at least 1 s, since
     /// collectd's rrdtool plugin stores whole-second steps and two values in the same
     /// second are refused).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let conn = collectd::Connection::builder().interval(Duration::from_millis(10)).collectd_port(26013).build();
+    /// assert_eq!(conn.interval(), Duration::from_secs(1)); // raised to the minimum
+    /// ```
     pub fn interval(mut self, interval: Duration) -> Self {
         self.settings.interval = interval.max(Duration::from_secs(1));
         self
@@ -366,6 +492,17 @@ impl ConnectionBuilder {
 
     /// The largest datagram to send, 1024 to 65535 (default 1452, collectd's receive
     /// buffer). Values outside the range are clamped, and logged.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().hostname("h").max_packet_size(1024).collectd_port(26014).build();
+    /// let counter = conn.counter("many");
+    /// for i in 0..100 {
+    ///     counter.record(&[], &[(&format!("stat{i}"), 1.0)]);
+    /// }
+    /// let datagrams = conn.take_datagrams();
+    /// assert!(datagrams.len() > 1);
+    /// assert!(datagrams.iter().all(|d| d.len() <= 1024));
+    /// ```
     pub fn max_packet_size(mut self, bytes: usize) -> Self {
         self.settings.max_packet_size = bytes;
         self
@@ -373,18 +510,46 @@ impl ConnectionBuilder {
 
     /// Sends whole-second TIME and INTERVAL parts, for collectd 4.x servers, as the
     /// original module did (default: high-resolution parts, as collectd 5 sends).
+    ///
+    /// ```
+    /// use collectd::protocol::{ReceiveSecurity, parse};
+    ///
+    /// let conn = collectd::Connection::builder().hostname("h").legacy_time(true).collectd_port(26015).build();
+    /// conn.counter("c").record(&[], &[("s", 1.0)]);
+    /// let datagrams = conn.take_datagrams();
+    /// let time = parse(&datagrams[0], &ReceiveSecurity::none()).value_lists().next().unwrap().time;
+    /// assert_eq!(time.raw() % (1 << 30), 0, "whole seconds");
+    /// ```
     pub fn legacy_time(mut self, legacy: bool) -> Self {
         self.settings.time_resolution = if legacy { TimeResolution::Seconds } else { TimeResolution::HighResolution };
         self
     }
 
     /// Signs every datagram (the server's `SecurityLevel Sign`).
+    ///
+    /// ```
+    /// use collectd::protocol::{Credentials, part};
+    ///
+    /// let credentials = Credentials::new("admin", "secret").unwrap();
+    /// let conn = collectd::Connection::builder().hostname("h").sign(credentials).collectd_port(26016).build();
+    /// conn.counter("c").record(&[], &[("s", 1.0)]);
+    /// assert_eq!(conn.take_datagrams()[0][..2], part::SIGNATURE.to_be_bytes());
+    /// ```
     pub fn sign(mut self, credentials: Credentials) -> Self {
         self.settings.security = Security::Sign(credentials);
         self
     }
 
     /// Encrypts every datagram (the server's `SecurityLevel Encrypt`).
+    ///
+    /// ```
+    /// use collectd::protocol::{Credentials, part};
+    ///
+    /// let credentials = Credentials::new("admin", "secret").unwrap();
+    /// let conn = collectd::Connection::builder().hostname("h").encrypt(credentials).collectd_port(26017).build();
+    /// conn.counter("c").record(&[], &[("s", 1.0)]);
+    /// assert_eq!(conn.take_datagrams()[0][..2], part::ENCRYPTION.to_be_bytes());
+    /// ```
     pub fn encrypt(mut self, credentials: Credentials) -> Self {
         self.settings.security = Security::Encrypt(credentials);
         self
@@ -393,12 +558,30 @@ impl ConnectionBuilder {
     /// The time-to-live of the datagrams, 1–255: for a multicast destination, how many
     /// routers they may cross (the OS default is 1). Applies to IPv4 destinations; IPv6
     /// ones keep the system's hop limit.
+    ///
+    /// ```
+    /// use collectd::Connection;
+    ///
+    /// let with_ttl = Connection::builder().hostname("ttl-doc").collectd_port(26018).ttl(4).build();
+    /// let without = Connection::builder().hostname("ttl-doc").collectd_port(26018).build();
+    /// assert!(!Connection::ptr_eq(&with_ttl, &without), "the TTL is one of the settings");
+    /// let zero = Connection::builder().hostname("ttl-doc").collectd_port(26018).ttl(0).build();
+    /// let one = Connection::builder().hostname("ttl-doc").collectd_port(26018).ttl(1).build();
+    /// assert!(Connection::ptr_eq(&zero, &one), "0 is raised to 1");
+    /// ```
     pub fn ttl(mut self, ttl: u32) -> Self {
         self.settings.ttl = Some(ttl.clamp(1, 255));
         self
     }
 
     /// The connection with these settings: the existing one, or a new one.
+    ///
+    /// ```
+    /// let builder = collectd::Connection::builder().hostname("build-doc").collectd_port(26019);
+    /// let a = builder.clone().build();
+    /// let b = builder.build();
+    /// assert!(collectd::Connection::ptr_eq(&a, &b));
+    /// ```
     pub fn build(self) -> Connection {
         let mut settings = self.settings;
         settings.hostname = fit_identifier("host name", settings.hostname);
@@ -420,6 +603,18 @@ impl ConnectionBuilder {
 ///
 /// Cheap to get again: `conn.counter("x")` on a known name looks it up without a lock.
 /// Holding the counter in a variable saves that lookup in hot loops.
+///
+/// ```
+/// use collectd::protocol::{ReceiveSecurity, parse};
+///
+/// let conn = collectd::Connection::builder().hostname("h").collectd_port(26020).build();
+/// let coins = conn.counter("coin_stats");
+/// coins.record(&["heads"], &[("flips", 1.0)]);
+/// coins.record(&["tails"], &[("flips", 1.0)]);
+/// let datagrams = conn.take_datagrams();
+/// // The base count, heads and tails.
+/// assert_eq!(parse(&datagrams[0], &ReceiveSecurity::none()).value_lists().count(), 3);
+/// ```
 #[derive(Clone, Copy)]
 pub struct Counter<'c> {
     connection: &'c ConnectionInner,
@@ -485,6 +680,19 @@ struct StatTarget {
 
 /// A handle on one stat's base count; see [`Counter::stat`]. It can be cloned and
 /// sent to other threads (it then adds to the slot of the thread that made it).
+///
+/// ```
+/// use collectd::protocol::{ReceiveSecurity, Value, parse};
+///
+/// let conn = collectd::Connection::builder().hostname("h").collectd_port(26021).build();
+/// let done = conn.counter("jobs").stat("done");
+/// let handle = done.clone();
+/// std::thread::spawn(move || handle.add(2.0)).join().unwrap();
+/// done.add(1.0);
+/// let datagrams = conn.take_datagrams();
+/// let vl = parse(&datagrams[0], &ReceiveSecurity::none()).value_lists().next().unwrap().clone();
+/// assert_eq!(vl.values.get(0), Some(Value::Gauge(3.0)));
+/// ```
 #[derive(Clone)]
 pub struct Stat {
     target: Option<StatTarget>,
@@ -492,6 +700,18 @@ pub struct Stat {
 
 impl Stat {
     /// Adds to the stat. Non-finite values are refused and logged.
+    ///
+    /// ```
+    /// use collectd::protocol::{ReceiveSecurity, Value, parse};
+    ///
+    /// let conn = collectd::Connection::builder().hostname("h").collectd_port(26022).build();
+    /// let done = conn.counter("jobs").stat("done");
+    /// done.add(1.5);
+    /// done.add(f64::NAN); // refused and logged
+    /// let datagrams = conn.take_datagrams();
+    /// let vl = parse(&datagrams[0], &ReceiveSecurity::none()).value_lists().next().unwrap().clone();
+    /// assert_eq!(vl.values.get(0), Some(Value::Gauge(1.5)));
+    /// ```
     #[inline]
     pub fn add(&self, value: f64) {
         match &self.target {

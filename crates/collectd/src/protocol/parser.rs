@@ -30,9 +30,35 @@ const NAME_BUFFER: usize = 128;
 /// Payload bytes (NUL included) a message may have: collectd's `NOTIF_MAX_MSG_LEN`.
 const MESSAGE_BUFFER: usize = 256;
 /// How deep signed and encrypted parts may nest inside each other.
+///
+/// ```
+/// use collectd::protocol::{AuthFile, Credentials, MAX_NESTING, ParseErrorKind, ReceiveSecurity, SecurityLevel};
+/// use collectd::protocol::{parse, sign};
+///
+/// let credentials = Credentials::new("admin", "secret").unwrap();
+/// let mut datagram = Vec::new();
+/// for _ in 0..=MAX_NESTING {
+///     datagram = sign(&datagram, &credentials);
+/// }
+/// let users = AuthFile::parse(b"admin: secret\n");
+/// let parsed = parse(&datagram, &ReceiveSecurity::new(SecurityLevel::None, Some(&users)).unwrap());
+/// assert_eq!(parsed.errors[0].kind, ParseErrorKind::NestingTooDeep);
+/// ```
 pub const MAX_NESTING: usize = 8;
 
 /// How a record reached the receiver.
+///
+/// ```
+/// use collectd::protocol::{AuthFile, Credentials, Protection, ReceiveSecurity, SecurityLevel, parse, sign};
+/// use collectd::protocol::{CdTime, PacketWriter, Value, ValueList, WriterOptions};
+///
+/// let mut writer = PacketWriter::new(WriterOptions::default()).unwrap();
+/// writer.write(&ValueList::new("h", "p", "t", vec![Value::Gauge(1.0)]).with_time(CdTime::from_secs(1))).unwrap();
+/// let signed = sign(&writer.finish().unwrap().unwrap(), &Credentials::new("admin", "secret").unwrap());
+/// let users = AuthFile::parse(b"admin: secret\n");
+/// let security = ReceiveSecurity::new(SecurityLevel::Sign, Some(&users)).unwrap();
+/// assert_eq!(parse(&signed, &security).records[0].protection, Protection::Signed);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Protection {
     /// In plain parts (or after a signature that could not be verified).
@@ -44,6 +70,18 @@ pub enum Protection {
 }
 
 /// A value list or a notification.
+///
+/// ```
+/// use collectd::protocol::{CdTime, Notification, ReceiveSecurity, Record, Severity, WriterOptions};
+/// use collectd::protocol::{encode_notification, parse};
+///
+/// let n = Notification::new(Severity::Warning, CdTime::from_secs(1), "disk full").with_host("h");
+/// let datagram = encode_notification(&n, &WriterOptions::default()).unwrap();
+/// match &parse(&datagram, &ReceiveSecurity::none()).records[0].record {
+///     Record::Notification(received) => assert_eq!(received.message, "disk full"),
+///     Record::Values(_) => unreachable!("a notification was sent"),
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Record<'a> {
     /// A value list.
@@ -53,6 +91,17 @@ pub enum Record<'a> {
 }
 
 /// A record as received, with how it was protected and who sent it.
+///
+/// ```
+/// use collectd::protocol::{CdTime, PacketWriter, Protection, ReceiveSecurity, Value, ValueList, WriterOptions, parse};
+///
+/// let mut writer = PacketWriter::new(WriterOptions::default()).unwrap();
+/// writer.write(&ValueList::new("h", "p", "t", vec![Value::Gauge(1.0)]).with_time(CdTime::from_secs(1))).unwrap();
+/// let datagram = writer.finish().unwrap().unwrap();
+/// let received = &parse(&datagram, &ReceiveSecurity::none()).records[0];
+/// assert_eq!(received.protection, Protection::Plain);
+/// assert_eq!(received.username, None);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Received<'a> {
     /// The value list or notification.
@@ -65,6 +114,20 @@ pub struct Received<'a> {
 
 impl Received<'_> {
     /// A copy that borrows nothing.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, PacketWriter, ReceiveSecurity, Received, Value, ValueList, WriterOptions};
+    /// use collectd::protocol::parse;
+    ///
+    /// let received: Received<'static> = {
+    ///     let vl = ValueList::new("h", "p", "t", vec![Value::Gauge(1.0)]).with_time(CdTime::from_secs(1));
+    ///     let mut writer = PacketWriter::new(WriterOptions::default()).unwrap();
+    ///     writer.write(&vl).unwrap();
+    ///     let datagram = writer.finish().unwrap().unwrap();
+    ///     parse(&datagram, &ReceiveSecurity::none()).records.remove(0).into_owned()
+    /// }; // outlives the datagram
+    /// assert_eq!(received.username, None);
+    /// ```
     pub fn into_owned(self) -> Received<'static> {
         Received {
             record: match self.record {
@@ -79,6 +142,16 @@ impl Received<'_> {
 
 /// What went wrong in a datagram, and where: the byte offset from the datagram's start
 /// (inside an encrypted part, the offset the plaintext byte has in the datagram).
+///
+/// ```
+/// use collectd::protocol::{ParseErrorKind, ReceiveSecurity, parse};
+///
+/// // A HOST part that claims 16 bytes in a datagram of 5.
+/// let parsed = parse(&[0x00, 0x00, 0x00, 0x10, b'h'], &ReceiveSecurity::none());
+/// let error = &parsed.errors[0];
+/// assert_eq!(error.offset, 0);
+/// assert_eq!(error.kind, ParseErrorKind::PartExceedsDatagram { length: 16, remaining: 5 });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {
     /// Offset of the part (or byte) at fault.
@@ -88,6 +161,14 @@ pub struct ParseError {
 }
 
 /// The ways a datagram can be malformed or refused.
+///
+/// ```
+/// use collectd::protocol::{ParseErrorKind, ReceiveSecurity, part, parse};
+///
+/// // A HOST part whose string does not end with a NUL byte.
+/// let parsed = parse(&[0x00, 0x00, 0x00, 0x06, b'h', b'i'], &ReceiveSecurity::none());
+/// assert_eq!(parsed.errors[0].kind, ParseErrorKind::StringWithoutNul { part_type: part::HOST });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ParseErrorKind {
     /// A part's length is larger than what is left of the datagram (a truncated datagram).
@@ -223,6 +304,16 @@ impl fmt::Display for ParseError {
 impl std::error::Error for ParseError {}
 
 /// Something collectd's receiver logs without it being an error.
+///
+/// ```
+/// use collectd::protocol::{NoticeKind, ReceiveSecurity, parse};
+///
+/// // A part of the unknown type 0x1234, 5 bytes long.
+/// let parsed = parse(&[0x12, 0x34, 0x00, 0x05, 0x00], &ReceiveSecurity::none());
+/// assert!(parsed.errors.is_empty());
+/// assert_eq!(parsed.notices[0].offset, 0);
+/// assert_eq!(parsed.notices[0].kind, NoticeKind::UnknownPart { part_type: 0x1234 });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notice {
     /// Offset of the part concerned.
@@ -232,6 +323,16 @@ pub struct Notice {
 }
 
 /// The things a receiver skips or accepts with a remark.
+///
+/// ```
+/// use collectd::protocol::{AuthFile, NoticeKind, ReceiveSecurity, SecurityLevel, parse};
+///
+/// let users = AuthFile::parse(b"admin: secret\n");
+/// let security = ReceiveSecurity::new(SecurityLevel::Sign, Some(&users)).unwrap();
+/// // A plain HOST part, which the Sign level skips.
+/// let parsed = parse(&[0x00, 0x00, 0x00, 0x06, b'h', 0], &security);
+/// assert_eq!(parsed.notices[0].kind, NoticeKind::UnprotectedPartsIgnored { level: SecurityLevel::Sign });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NoticeKind {
     /// Parts were skipped because the level requires signing or encryption (reported
@@ -260,6 +361,18 @@ pub enum NoticeKind {
 }
 
 /// Why a value list or notification was not dispatched.
+///
+/// ```
+/// use collectd::protocol::{CdTime, DropReason, NoticeKind, PacketWriter, ReceiveSecurity, Value, ValueList};
+/// use collectd::protocol::{WriterOptions, parse};
+///
+/// let mut writer = PacketWriter::new(WriterOptions::default()).unwrap();
+/// writer.write(&ValueList::new("h", "p", "t", vec![Value::Gauge(1.0)]).with_time(CdTime::from_secs(1))).unwrap();
+/// let mut datagram = writer.finish().unwrap().unwrap();
+/// datagram.drain(6..18); // the TIME_HR part, after the 6-byte HOST part
+/// let parsed = parse(&datagram, &ReceiveSecurity::none());
+/// assert_eq!(parsed.notices[0].kind, NoticeKind::ValueListDropped { reason: DropReason::NoTime });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DropReason {
     /// No time part before it, or a zero time.
@@ -294,6 +407,17 @@ impl fmt::Display for Notice {
 }
 
 /// Everything read from one datagram.
+///
+/// ```
+/// use collectd::protocol::{CdTime, PacketWriter, ReceiveSecurity, Value, ValueList, WriterOptions, parse};
+///
+/// let mut writer = PacketWriter::new(WriterOptions::default()).unwrap();
+/// writer.write(&ValueList::new("h", "p", "t", vec![Value::Gauge(1.0)]).with_time(CdTime::from_secs(1))).unwrap();
+/// let datagram = writer.finish().unwrap().unwrap();
+/// let parsed = parse(&datagram, &ReceiveSecurity::none());
+/// assert_eq!(parsed.records.len(), 1);
+/// assert!(parsed.errors.is_empty() && parsed.notices.is_empty());
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Datagram<'a> {
     /// The records collectd would dispatch, in order.
@@ -306,6 +430,19 @@ pub struct Datagram<'a> {
 
 impl<'a> Datagram<'a> {
     /// The value lists, in order.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, PacketWriter, ReceiveSecurity, Value, ValueList, WriterOptions, parse};
+    ///
+    /// let mut writer = PacketWriter::new(WriterOptions::default()).unwrap();
+    /// let vl = ValueList::new("h", "p", "t", vec![Value::Gauge(1.0)]).with_time(CdTime::from_secs(1));
+    /// writer.write(&vl).unwrap();
+    /// writer.write(&vl.clone().with_type_instance("b")).unwrap();
+    /// let datagram = writer.finish().unwrap().unwrap();
+    /// let parsed = parse(&datagram, &ReceiveSecurity::none());
+    /// let names: Vec<String> = parsed.value_lists().map(|vl| vl.identifier().to_string()).collect();
+    /// assert_eq!(names, ["h/p/t", "h/p/t-b"]);
+    /// ```
     pub fn value_lists(&self) -> impl Iterator<Item = &ValueList<'a>> {
         self.records.iter().filter_map(|r| match &r.record {
             Record::Values(vl) => Some(vl),
@@ -314,6 +451,17 @@ impl<'a> Datagram<'a> {
     }
 
     /// The notifications, in order.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, Notification, ReceiveSecurity, Severity, WriterOptions};
+    /// use collectd::protocol::{encode_notification, parse};
+    ///
+    /// let n = Notification::new(Severity::Failure, CdTime::from_secs(1), "down").with_host("h");
+    /// let datagram = encode_notification(&n, &WriterOptions::default()).unwrap();
+    /// let parsed = parse(&datagram, &ReceiveSecurity::none());
+    /// assert_eq!(parsed.notifications().next().unwrap().severity, Severity::Failure);
+    /// assert_eq!(parsed.value_lists().count(), 0);
+    /// ```
     pub fn notifications(&self) -> impl Iterator<Item = &Notification<'a>> {
         self.records.iter().filter_map(|r| match &r.record {
             Record::Notification(n) => Some(n),

@@ -46,6 +46,14 @@ pub struct ValueList<'a> {
 
 impl<'a> ValueList<'a> {
     /// A value list with empty instances, zero time and zero interval.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, Value, ValueList};
+    ///
+    /// let vl = ValueList::new("web1", "cpu", "percent", vec![Value::Gauge(12.5)]);
+    /// assert_eq!(vl.identifier().to_string(), "web1/cpu/percent");
+    /// assert_eq!((vl.time, vl.interval), (CdTime::ZERO, CdTime::ZERO));
+    /// ```
     pub fn new(
         host: impl Into<Cow<'a, str>>,
         plugin: impl Into<Cow<'a, str>>,
@@ -65,30 +73,70 @@ impl<'a> ValueList<'a> {
     }
 
     /// Sets the plugin instance.
+    ///
+    /// ```
+    /// use collectd::protocol::{Value, ValueList};
+    ///
+    /// let vl = ValueList::new("web1", "cpu", "percent", vec![Value::Gauge(12.5)]).with_plugin_instance("0");
+    /// assert_eq!(vl.identifier().to_string(), "web1/cpu-0/percent");
+    /// ```
     pub fn with_plugin_instance(mut self, plugin_instance: impl Into<Cow<'a, str>>) -> Self {
         self.plugin_instance = plugin_instance.into();
         self
     }
 
     /// Sets the type instance.
+    ///
+    /// ```
+    /// use collectd::protocol::{Value, ValueList};
+    ///
+    /// let vl = ValueList::new("web1", "cpu", "percent", vec![Value::Gauge(12.5)]).with_type_instance("user");
+    /// assert_eq!(vl.identifier().to_string(), "web1/cpu/percent-user");
+    /// ```
     pub fn with_type_instance(mut self, type_instance: impl Into<Cow<'a, str>>) -> Self {
         self.type_instance = type_instance.into();
         self
     }
 
     /// Sets the time.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, EncodeError, Value, ValueList, validate_value_list};
+    ///
+    /// let vl = ValueList::new("web1", "cpu", "percent", vec![Value::Gauge(12.5)]);
+    /// assert_eq!(validate_value_list(&vl), Err(EncodeError::ZeroTime));
+    /// let vl = vl.with_time(CdTime::from_secs(1_700_000_000));
+    /// assert!(validate_value_list(&vl).is_ok());
+    /// ```
     pub fn with_time(mut self, time: CdTime) -> Self {
         self.time = time;
         self
     }
 
     /// Sets the interval.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, Value, ValueList};
+    ///
+    /// let vl = ValueList::new("web1", "cpu", "percent", vec![Value::Gauge(12.5)]);
+    /// let vl = vl.with_interval(CdTime::from_secs(10));
+    /// assert_eq!(vl.interval.as_secs_rounded(), 10);
+    /// ```
     pub fn with_interval(mut self, interval: CdTime) -> Self {
         self.interval = interval;
         self
     }
 
     /// The identifier, for display and comparison.
+    ///
+    /// ```
+    /// use collectd::protocol::{Value, ValueList};
+    ///
+    /// let vl = ValueList::new("web1", "any", "gauge", vec![Value::Gauge(1.0)]).with_type_instance("jobs-done");
+    /// let id = vl.identifier();
+    /// assert_eq!((id.host, id.type_instance), ("web1", "jobs-done"));
+    /// assert_eq!(id.to_string(), "web1/any/gauge-jobs-done");
+    /// ```
     pub fn identifier(&self) -> Identifier<'_> {
         Identifier {
             host: &self.host,
@@ -100,6 +148,16 @@ impl<'a> ValueList<'a> {
     }
 
     /// A copy that borrows nothing.
+    ///
+    /// ```
+    /// use collectd::protocol::{Value, ValueList};
+    ///
+    /// let vl: ValueList<'static> = {
+    ///     let host = String::from("web1");
+    ///     ValueList::new(host.as_str(), "any", "gauge", vec![Value::Gauge(1.0)]).into_owned()
+    /// }; // outlives `host`
+    /// assert_eq!(vl.host, "web1");
+    /// ```
     pub fn into_owned(self) -> ValueList<'static> {
         ValueList {
             host: Cow::Owned(self.host.into_owned()),
@@ -151,6 +209,14 @@ impl fmt::Display for Identifier<'_> {
 }
 
 /// How bad a notification is, with its code in a SEVERITY part.
+///
+/// ```
+/// use collectd::protocol::Severity;
+///
+/// assert_eq!(Severity::Warning.code(), 2);
+/// assert_eq!(Severity::from_code(4), Some(Severity::Okay));
+/// assert_eq!(Severity::Failure.name(), "FAILURE");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Severity {
     /// Code 1.
@@ -163,6 +229,13 @@ pub enum Severity {
 
 impl Severity {
     /// The code in a SEVERITY part.
+    ///
+    /// ```
+    /// use collectd::protocol::Severity;
+    ///
+    /// let codes = [Severity::Failure, Severity::Warning, Severity::Okay].map(Severity::code);
+    /// assert_eq!(codes, [1, 2, 4]);
+    /// ```
     pub const fn code(self) -> u64 {
         match self {
             Severity::Failure => 1,
@@ -172,6 +245,13 @@ impl Severity {
     }
 
     /// The severity for a code; collectd ignores notifications with any other code.
+    ///
+    /// ```
+    /// use collectd::protocol::Severity;
+    ///
+    /// assert_eq!(Severity::from_code(1), Some(Severity::Failure));
+    /// assert_eq!(Severity::from_code(3), None);
+    /// ```
     pub const fn from_code(code: u64) -> Option<Self> {
         match code {
             1 => Some(Severity::Failure),
@@ -182,6 +262,10 @@ impl Severity {
     }
 
     /// `FAILURE`, `WARNING` or `OKAY`, as collectd prints it.
+    ///
+    /// ```
+    /// assert_eq!(collectd::protocol::Severity::Warning.name(), "WARNING");
+    /// ```
     pub const fn name(self) -> &'static str {
         match self {
             Severity::Failure => "FAILURE",
@@ -223,6 +307,14 @@ pub struct Notification<'a> {
 
 impl<'a> Notification<'a> {
     /// A notification with an empty identifier.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, Notification, Severity};
+    ///
+    /// let n = Notification::new(Severity::Okay, CdTime::from_secs(1_700_000_000), "back to normal");
+    /// assert_eq!(n.severity, Severity::Okay);
+    /// assert_eq!((n.host.as_ref(), n.plugin.as_ref()), ("", ""));
+    /// ```
     pub fn new(severity: Severity, time: CdTime, message: impl Into<Cow<'a, str>>) -> Self {
         Notification {
             severity,
@@ -237,36 +329,81 @@ impl<'a> Notification<'a> {
     }
 
     /// Sets the host.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, Notification, Severity};
+    ///
+    /// let n = Notification::new(Severity::Okay, CdTime::from_secs(1), "up").with_host("web1");
+    /// assert_eq!(n.host, "web1");
+    /// ```
     pub fn with_host(mut self, host: impl Into<Cow<'a, str>>) -> Self {
         self.host = host.into();
         self
     }
 
     /// Sets the plugin.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, Notification, Severity};
+    ///
+    /// let n = Notification::new(Severity::Okay, CdTime::from_secs(1), "up").with_plugin("ping");
+    /// assert_eq!(n.plugin, "ping");
+    /// ```
     pub fn with_plugin(mut self, plugin: impl Into<Cow<'a, str>>) -> Self {
         self.plugin = plugin.into();
         self
     }
 
     /// Sets the plugin instance.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, Notification, Severity};
+    ///
+    /// let n = Notification::new(Severity::Okay, CdTime::from_secs(1), "up").with_plugin_instance("eth0");
+    /// assert_eq!(n.plugin_instance, "eth0");
+    /// ```
     pub fn with_plugin_instance(mut self, plugin_instance: impl Into<Cow<'a, str>>) -> Self {
         self.plugin_instance = plugin_instance.into();
         self
     }
 
     /// Sets the type.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, Notification, Severity};
+    ///
+    /// let n = Notification::new(Severity::Okay, CdTime::from_secs(1), "up").with_type("ping");
+    /// assert_eq!(n.type_, "ping");
+    /// ```
     pub fn with_type(mut self, type_: impl Into<Cow<'a, str>>) -> Self {
         self.type_ = type_.into();
         self
     }
 
     /// Sets the type instance.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, Notification, Severity};
+    ///
+    /// let n = Notification::new(Severity::Okay, CdTime::from_secs(1), "up").with_type_instance("gateway");
+    /// assert_eq!(n.type_instance, "gateway");
+    /// ```
     pub fn with_type_instance(mut self, type_instance: impl Into<Cow<'a, str>>) -> Self {
         self.type_instance = type_instance.into();
         self
     }
 
     /// A copy that borrows nothing.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, Notification, Severity};
+    ///
+    /// let n: Notification<'static> = {
+    ///     let message = String::from("queue is long");
+    ///     Notification::new(Severity::Warning, CdTime::from_secs(1), message.as_str()).into_owned()
+    /// }; // outlives `message`
+    /// assert_eq!(n.message, "queue is long");
+    /// ```
     pub fn into_owned(self) -> Notification<'static> {
         Notification {
             severity: self.severity,

@@ -23,15 +23,54 @@ type HmacSha256 = Hmac<Sha256>;
 type Aes256Ofb = ofb::Ofb<Aes256>;
 
 /// Bytes a signature part adds before the username.
+///
+/// ```
+/// use collectd::protocol::{Credentials, SIGNATURE_OVERHEAD, sign};
+///
+/// let credentials = Credentials::new("admin", "admin").unwrap();
+/// assert_eq!(sign(b"payload", &credentials).len(), SIGNATURE_OVERHEAD + "admin".len() + "payload".len());
+/// ```
 pub const SIGNATURE_OVERHEAD: usize = 36;
 /// Bytes an encryption part adds beside the username and the payload.
+///
+/// ```
+/// use collectd::protocol::{Credentials, ENCRYPTION_OVERHEAD, encrypt_with_iv};
+///
+/// let credentials = Credentials::new("admin", "admin").unwrap();
+/// let encrypted = encrypt_with_iv(b"payload", &credentials, [0; 16]);
+/// assert_eq!(encrypted.len(), ENCRYPTION_OVERHEAD + "admin".len() + "payload".len());
+/// ```
 pub const ENCRYPTION_OVERHEAD: usize = 42;
 /// The longest username collectd sends in a signed datagram.
+///
+/// ```
+/// use collectd::protocol::{Credentials, MAX_ENCRYPT_USERNAME, MAX_SIGN_USERNAME};
+///
+/// assert_eq!(MAX_SIGN_USERNAME, 70);
+/// // Credentials work for both, so they keep to the smaller limit.
+/// assert!(MAX_ENCRYPT_USERNAME < MAX_SIGN_USERNAME);
+/// assert!(Credentials::new("u".repeat(MAX_SIGN_USERNAME), "pw").is_err());
+/// ```
 pub const MAX_SIGN_USERNAME: usize = 70;
 /// The longest username collectd sends in an encrypted datagram.
+///
+/// ```
+/// use collectd::protocol::{Credentials, MAX_ENCRYPT_USERNAME};
+///
+/// assert_eq!(MAX_ENCRYPT_USERNAME, 64);
+/// assert!(Credentials::new("u".repeat(MAX_ENCRYPT_USERNAME), "pw").is_ok());
+/// assert!(Credentials::new("u".repeat(MAX_ENCRYPT_USERNAME + 1), "pw").is_err());
+/// ```
 pub const MAX_ENCRYPT_USERNAME: usize = 64;
 
 /// A receiver's `SecurityLevel`: what it requires of the datagrams it accepts.
+///
+/// ```
+/// use collectd::protocol::SecurityLevel;
+///
+/// assert_eq!(SecurityLevel::default(), SecurityLevel::None);
+/// assert_eq!(SecurityLevel::parse("Sign"), Some(SecurityLevel::Sign));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum SecurityLevel {
     /// Accept everything (signatures are checked, encrypted parts decrypted, when users are known).
@@ -45,6 +84,14 @@ pub enum SecurityLevel {
 
 impl SecurityLevel {
     /// Parses `none`, `sign` or `encrypt`, in any case, as collectd's configuration does.
+    ///
+    /// ```
+    /// use collectd::protocol::SecurityLevel;
+    ///
+    /// assert_eq!(SecurityLevel::parse("ENCRYPT"), Some(SecurityLevel::Encrypt));
+    /// assert_eq!(SecurityLevel::parse("none"), Some(SecurityLevel::None));
+    /// assert_eq!(SecurityLevel::parse("strict"), None);
+    /// ```
     pub fn parse(text: &str) -> Option<Self> {
         match text.to_ascii_lowercase().as_str() {
             "none" => Some(SecurityLevel::None),
@@ -73,6 +120,14 @@ pub struct Credentials {
 impl Credentials {
     /// Checks the names collectd would refuse: an empty username, a username over 64 bytes
     /// (collectd's limit for encryption; 70 for signing), and a NUL in either.
+    ///
+    /// ```
+    /// use collectd::protocol::{Credentials, CredentialsError};
+    ///
+    /// assert!(Credentials::new("admin", "secret").is_ok());
+    /// assert_eq!(Credentials::new("", "secret"), Err(CredentialsError::EmptyUsername));
+    /// assert_eq!(Credentials::new("admin", "se\0cret"), Err(CredentialsError::NulInPassword));
+    /// ```
     pub fn new(username: impl Into<String>, password: impl Into<String>) -> Result<Self, CredentialsError> {
         let username = username.into();
         let password = password.into();
@@ -92,6 +147,11 @@ impl Credentials {
     }
 
     /// The username.
+    ///
+    /// ```
+    /// let credentials = collectd::protocol::Credentials::new("admin", "secret").unwrap();
+    /// assert_eq!(credentials.username(), "admin");
+    /// ```
     pub fn username(&self) -> &str {
         &self.username
     }
@@ -108,6 +168,14 @@ impl fmt::Debug for Credentials {
 }
 
 /// Why a username or password cannot be used.
+///
+/// ```
+/// use collectd::protocol::{Credentials, CredentialsError};
+///
+/// let error = Credentials::new("u".repeat(65), "pw").unwrap_err();
+/// assert_eq!(error, CredentialsError::UsernameTooLong { len: 65 });
+/// assert_eq!(error.to_string(), "the username is 65 bytes long; collectd allows at most 64");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CredentialsError {
     /// collectd refuses an empty username.
@@ -139,6 +207,15 @@ impl fmt::Display for CredentialsError {
 impl std::error::Error for CredentialsError {}
 
 /// How a writer protects the datagrams it seals.
+///
+/// ```
+/// use collectd::protocol::{Credentials, Security, WriterOptions};
+///
+/// let credentials = Credentials::new("admin", "secret").unwrap();
+/// let options = WriterOptions::default().security(Security::Encrypt(credentials));
+/// assert!(matches!(options.get_security(), Security::Encrypt(c) if c.username() == "admin"));
+/// assert_eq!(Security::default(), Security::None);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Security {
     /// Plain datagrams.
@@ -152,6 +229,15 @@ pub enum Security {
 
 impl Security {
     /// The bytes sealing adds to a datagram.
+    ///
+    /// ```
+    /// use collectd::protocol::{Credentials, ENCRYPTION_OVERHEAD, SIGNATURE_OVERHEAD, Security};
+    ///
+    /// let credentials = Credentials::new("admin", "secret").unwrap();
+    /// assert_eq!(Security::None.overhead(), 0);
+    /// assert_eq!(Security::Sign(credentials.clone()).overhead(), SIGNATURE_OVERHEAD + 5);
+    /// assert_eq!(Security::Encrypt(credentials).overhead(), ENCRYPTION_OVERHEAD + 5);
+    /// ```
     pub fn overhead(&self) -> usize {
         match self {
             Security::None => 0,
@@ -194,6 +280,15 @@ pub fn sign(payload: &[u8], credentials: &Credentials) -> Vec<u8> {
 /// test needs a fixed IV: reusing an IV with OFB reveals the plaintext.
 ///
 /// Panics when the result would exceed a datagram's 65535 bytes.
+///
+/// ```
+/// use collectd::protocol::{Credentials, encrypt_with_iv, part};
+///
+/// let credentials = Credentials::new("admin", "admin").unwrap();
+/// let a = encrypt_with_iv(b"collectd", &credentials, [7; 16]);
+/// assert_eq!(a, encrypt_with_iv(b"collectd", &credentials, [7; 16]), "the same IV gives the same bytes");
+/// assert_eq!(a[..2], part::ENCRYPTION.to_be_bytes());
+/// ```
 pub fn encrypt_with_iv(payload: &[u8], credentials: &Credentials, iv: [u8; 16]) -> Vec<u8> {
     let user = credentials.username.as_bytes();
     let part_len = ENCRYPTION_OVERHEAD + user.len() + payload.len();
@@ -281,6 +376,14 @@ fn is_c_space(byte: u8) -> bool {
 
 impl AuthFile {
     /// Parses the contents of an AuthFile.
+    ///
+    /// ```
+    /// use collectd::protocol::AuthFile;
+    ///
+    /// let users = AuthFile::parse(b"alice: secret\n# bob: hidden\ncarol:\n");
+    /// assert_eq!(users.len(), 1); // a comment, and a user without a password
+    /// assert_eq!(users.password(b"alice"), Some(&b"secret"[..]));
+    /// ```
     pub fn parse(contents: &[u8]) -> Self {
         let mut users = HashMap::new();
         let mut rest = contents;
@@ -317,21 +420,50 @@ impl AuthFile {
 
     /// Reads and parses an AuthFile. (collectd re-reads the file when its modification
     /// time changes; a long-running receiver should do the same.)
+    ///
+    /// ```
+    /// use collectd::protocol::AuthFile;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("passwd");
+    /// std::fs::write(&path, "admin: secret\n").unwrap();
+    /// let users = AuthFile::read(&path).unwrap();
+    /// assert_eq!(users.password(b"admin"), Some(&b"secret"[..]));
+    /// assert!(AuthFile::read(dir.path().join("missing")).is_err());
+    /// ```
     pub fn read(path: impl AsRef<Path>) -> std::io::Result<Self> {
         Ok(AuthFile::parse(&std::fs::read(path)?))
     }
 
     /// The password of a user, if the file has one.
+    ///
+    /// ```
+    /// let users = collectd::protocol::AuthFile::parse(b"admin: secret\n");
+    /// assert_eq!(users.password(b"admin"), Some(&b"secret"[..]));
+    /// assert_eq!(users.password(b"root"), None);
+    /// ```
     pub fn password(&self, username: &[u8]) -> Option<&[u8]> {
         self.users.get(username).map(Vec::as_slice)
     }
 
     /// The number of users.
+    ///
+    /// ```
+    /// let users = collectd::protocol::AuthFile::parse(b"alice: a\nbob: b\nalice: again\n");
+    /// assert_eq!(users.len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.users.len()
     }
 
     /// True when the file holds no user.
+    ///
+    /// ```
+    /// use collectd::protocol::AuthFile;
+    ///
+    /// assert!(AuthFile::parse(b"# no users yet\n").is_empty());
+    /// assert!(!AuthFile::parse(b"admin: secret\n").is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.users.is_empty()
     }
@@ -363,6 +495,13 @@ pub struct ReceiveSecurity<'u> {
 }
 
 /// A receiver configuration collectd would refuse.
+///
+/// ```
+/// use collectd::protocol::{MissingAuthFile, ReceiveSecurity, SecurityLevel};
+///
+/// let error = ReceiveSecurity::new(SecurityLevel::Sign, None).unwrap_err();
+/// assert_eq!(error, MissingAuthFile { level: SecurityLevel::Sign });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MissingAuthFile {
     /// The level that needs an AuthFile.
@@ -379,11 +518,28 @@ impl std::error::Error for MissingAuthFile {}
 
 impl<'u> ReceiveSecurity<'u> {
     /// Accepts everything; signed parts are accepted unverified, encrypted parts are refused.
+    ///
+    /// ```
+    /// use collectd::protocol::{ReceiveSecurity, SecurityLevel};
+    ///
+    /// let security = ReceiveSecurity::none();
+    /// assert_eq!(security.level(), SecurityLevel::None);
+    /// assert!(security.users().is_none());
+    /// ```
     pub const fn none() -> Self {
         ReceiveSecurity { level: SecurityLevel::None, users: None }
     }
 
     /// A level and the users it verifies; levels above `None` need users.
+    ///
+    /// ```
+    /// use collectd::protocol::{AuthFile, ReceiveSecurity, SecurityLevel};
+    ///
+    /// let users = AuthFile::parse(b"admin: secret\n");
+    /// assert!(ReceiveSecurity::new(SecurityLevel::Encrypt, Some(&users)).is_ok());
+    /// assert!(ReceiveSecurity::new(SecurityLevel::Encrypt, None).is_err());
+    /// assert!(ReceiveSecurity::new(SecurityLevel::None, None).is_ok());
+    /// ```
     pub fn new(level: SecurityLevel, users: Option<&'u AuthFile>) -> Result<Self, MissingAuthFile> {
         if level != SecurityLevel::None && users.is_none() {
             return Err(MissingAuthFile { level });
@@ -392,11 +548,27 @@ impl<'u> ReceiveSecurity<'u> {
     }
 
     /// The level.
+    ///
+    /// ```
+    /// use collectd::protocol::{AuthFile, ReceiveSecurity, SecurityLevel};
+    ///
+    /// let users = AuthFile::parse(b"admin: secret\n");
+    /// let security = ReceiveSecurity::new(SecurityLevel::Encrypt, Some(&users)).unwrap();
+    /// assert_eq!(security.level(), SecurityLevel::Encrypt);
+    /// ```
     pub fn level(&self) -> SecurityLevel {
         self.level
     }
 
     /// The users, if an AuthFile was given.
+    ///
+    /// ```
+    /// use collectd::protocol::{AuthFile, ReceiveSecurity, SecurityLevel};
+    ///
+    /// let users = AuthFile::parse(b"admin: secret\n");
+    /// let security = ReceiveSecurity::new(SecurityLevel::Sign, Some(&users)).unwrap();
+    /// assert_eq!(security.users().unwrap().password(b"admin"), Some(&b"secret"[..]));
+    /// ```
     pub fn users(&self) -> Option<&'u AuthFile> {
         self.users
     }

@@ -29,24 +29,56 @@ pub struct CdTime(u64);
 
 impl CdTime {
     /// Zero: for a time, "not set" (collectd drops values whose time is zero).
+    ///
+    /// ```
+    /// use collectd::protocol::CdTime;
+    ///
+    /// assert_eq!(CdTime::ZERO.raw(), 0);
+    /// assert_eq!(CdTime::default(), CdTime::ZERO);
+    /// ```
     pub const ZERO: CdTime = CdTime(0);
 
     /// Wraps a raw `cdtime_t` value, as found on the wire in TIME_HR/INTERVAL_HR parts.
+    ///
+    /// ```
+    /// use collectd::protocol::CdTime;
+    ///
+    /// let t = CdTime::from_raw(0x4000_0000);
+    /// assert_eq!(t, CdTime::from_secs(1));
+    /// ```
     pub const fn from_raw(raw: u64) -> Self {
         CdTime(raw)
     }
 
     /// The raw `cdtime_t` value.
+    ///
+    /// ```
+    /// assert_eq!(collectd::protocol::CdTime::from_secs(1).raw(), 1 << 30);
+    /// ```
     pub const fn raw(self) -> u64 {
         self.0
     }
 
     /// Whole seconds (collectd's `TIME_T_TO_CDTIME_T`); saturates past 2^34 s.
+    ///
+    /// ```
+    /// use collectd::protocol::CdTime;
+    ///
+    /// assert_eq!(CdTime::from_secs(10).raw(), 10 << 30);
+    /// assert_eq!(CdTime::from_secs(u64::MAX).raw(), u64::MAX); // saturates
+    /// ```
     pub const fn from_secs(secs: u64) -> Self {
         if secs > (u64::MAX >> FRACTION_BITS) { CdTime(u64::MAX) } else { CdTime(secs << FRACTION_BITS) }
     }
 
     /// Nanoseconds, with the fraction rounded to nearest (collectd's `NS_TO_CDTIME_T`).
+    ///
+    /// ```
+    /// use collectd::protocol::CdTime;
+    ///
+    /// assert_eq!(CdTime::from_nanos(1_500_000_000), CdTime::from_raw(3 << 29));
+    /// assert_eq!(CdTime::from_nanos(123).as_nanos(), 123);
+    /// ```
     pub const fn from_nanos(nanos: u128) -> Self {
         let secs = nanos / NANOS_PER_SEC as u128;
         let frac = (nanos % NANOS_PER_SEC as u128) as u64;
@@ -59,18 +91,39 @@ impl CdTime {
 
     /// Seconds as a float (collectd's `DOUBLE_TO_CDTIME_T`: truncates toward zero).
     /// Negative and NaN give zero; too large saturates.
+    ///
+    /// ```
+    /// use collectd::protocol::CdTime;
+    ///
+    /// assert_eq!(CdTime::from_secs_f64(1.5).raw(), 3 << 29);
+    /// assert_eq!(CdTime::from_secs_f64(-1.0), CdTime::ZERO);
+    /// ```
     pub fn from_secs_f64(secs: f64) -> Self {
         // `as` saturates for out-of-range floats and maps NaN to 0.
         CdTime((secs * (1u64 << FRACTION_BITS) as f64) as u64)
     }
 
     /// Whole seconds, rounded to nearest (collectd's `CDTIME_T_TO_TIME_T`).
+    ///
+    /// ```
+    /// use collectd::protocol::CdTime;
+    ///
+    /// assert_eq!(CdTime::from_secs_f64(2.49).as_secs_rounded(), 2);
+    /// assert_eq!(CdTime::from_secs_f64(2.5).as_secs_rounded(), 3);
+    /// ```
     pub const fn as_secs_rounded(self) -> u64 {
         // The addition cannot overflow in 128 bits.
         ((self.0 as u128 + HALF_UNIT as u128) >> FRACTION_BITS) as u64
     }
 
     /// Nanoseconds, with the fraction rounded to nearest (collectd's `CDTIME_T_TO_NS`).
+    ///
+    /// ```
+    /// use collectd::protocol::CdTime;
+    ///
+    /// assert_eq!(CdTime::from_secs(2).as_nanos(), 2_000_000_000);
+    /// assert_eq!(CdTime::from_raw(1).as_nanos(), 1); // 2^-30 s rounds to 1 ns
+    /// ```
     pub const fn as_nanos(self) -> u128 {
         let secs = (self.0 >> FRACTION_BITS) as u128;
         let frac = self.0 & FRACTION_MASK;
@@ -78,21 +131,49 @@ impl CdTime {
     }
 
     /// Seconds as a float (collectd's `CDTIME_T_TO_DOUBLE`).
+    ///
+    /// ```
+    /// assert_eq!(collectd::protocol::CdTime::from_raw(3 << 29).as_secs_f64(), 1.5);
+    /// ```
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / (1u64 << FRACTION_BITS) as f64
     }
 
     /// This time as a [`SystemTime`], counting from the Unix epoch.
+    ///
+    /// ```
+    /// use collectd::protocol::CdTime;
+    /// use std::time::{Duration, UNIX_EPOCH};
+    ///
+    /// let t = CdTime::from_secs(1_700_000_000).to_system_time();
+    /// assert_eq!(t, UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    /// ```
     pub fn to_system_time(self) -> SystemTime {
         UNIX_EPOCH + Duration::from(self)
     }
 
     /// A [`SystemTime`] as a `CdTime`; times before the epoch give zero.
+    ///
+    /// ```
+    /// use collectd::protocol::CdTime;
+    /// use std::time::{Duration, UNIX_EPOCH};
+    ///
+    /// let t = CdTime::from_system_time(UNIX_EPOCH + Duration::from_millis(1500));
+    /// assert_eq!(t.as_secs_f64(), 1.5);
+    /// assert_eq!(CdTime::from_system_time(UNIX_EPOCH - Duration::from_secs(1)), CdTime::ZERO);
+    /// ```
     pub fn from_system_time(time: SystemTime) -> Self {
         time.duration_since(UNIX_EPOCH).map(CdTime::from).unwrap_or(CdTime::ZERO)
     }
 
     /// The current time (reads the system clock).
+    ///
+    /// ```
+    /// use collectd::protocol::CdTime;
+    ///
+    /// let now = CdTime::now();
+    /// assert!(now > CdTime::from_secs(1_700_000_000)); // after November 2023
+    /// ```
     pub fn now() -> Self {
         CdTime::from_system_time(SystemTime::now())
     }

@@ -4,6 +4,14 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// A data-source type, with its code on the wire.
+///
+/// ```
+/// use collectd::protocol::DsType;
+///
+/// assert_eq!(DsType::Derive.code(), 2);
+/// assert_eq!(DsType::from_code(1), Some(DsType::Gauge));
+/// assert_eq!(DsType::Absolute.to_string(), "ABSOLUTE");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DsType {
     /// A monotonically increasing unsigned counter that may wrap (code 0).
@@ -18,6 +26,13 @@ pub enum DsType {
 
 impl DsType {
     /// The type's code in a VALUES part.
+    ///
+    /// ```
+    /// use collectd::protocol::DsType;
+    ///
+    /// let codes = [DsType::Counter, DsType::Gauge, DsType::Derive, DsType::Absolute].map(DsType::code);
+    /// assert_eq!(codes, [0, 1, 2, 3]);
+    /// ```
     pub const fn code(self) -> u8 {
         match self {
             DsType::Counter => 0,
@@ -28,6 +43,13 @@ impl DsType {
     }
 
     /// The type for a VALUES code, or `None` for a code collectd does not know.
+    ///
+    /// ```
+    /// use collectd::protocol::DsType;
+    ///
+    /// assert_eq!(DsType::from_code(3), Some(DsType::Absolute));
+    /// assert_eq!(DsType::from_code(4), None);
+    /// ```
     pub const fn from_code(code: u8) -> Option<Self> {
         match code {
             0 => Some(DsType::Counter),
@@ -39,6 +61,10 @@ impl DsType {
     }
 
     /// The name collectd and rrdtool use: `COUNTER`, `GAUGE`, `DERIVE` or `ABSOLUTE`.
+    ///
+    /// ```
+    /// assert_eq!(collectd::protocol::DsType::Counter.name(), "COUNTER");
+    /// ```
     pub const fn name(self) -> &'static str {
         match self {
             DsType::Counter => "COUNTER",
@@ -83,6 +109,13 @@ const CANONICAL_NAN_WIRE: [u8; 8] = [0, 0, 0, 0, 0, 0, 0xf8, 0x7f];
 
 impl Value {
     /// The value's data-source type.
+    ///
+    /// ```
+    /// use collectd::protocol::{DsType, Value};
+    ///
+    /// assert_eq!(Value::Counter(7).ds_type(), DsType::Counter);
+    /// assert_eq!(Value::Gauge(0.5).ds_type(), DsType::Gauge);
+    /// ```
     pub const fn ds_type(&self) -> DsType {
         match self {
             Value::Counter(_) => DsType::Counter,
@@ -93,6 +126,13 @@ impl Value {
     }
 
     /// The 8 bytes of this value in a VALUES part. Every NaN is written as collectd's one NaN.
+    ///
+    /// ```
+    /// use collectd::protocol::Value;
+    ///
+    /// assert_eq!(Value::Counter(1).to_wire(), [0, 0, 0, 0, 0, 0, 0, 1]);
+    /// assert_eq!(Value::Gauge(f64::NAN).to_wire(), [0, 0, 0, 0, 0, 0, 0xf8, 0x7f]);
+    /// ```
     pub fn to_wire(&self) -> [u8; 8] {
         match *self {
             Value::Counter(v) | Value::Absolute(v) => v.to_be_bytes(),
@@ -103,6 +143,14 @@ impl Value {
     }
 
     /// Decodes 8 wire bytes as a value of the given type.
+    ///
+    /// ```
+    /// use collectd::protocol::{DsType, Value};
+    ///
+    /// assert_eq!(Value::from_wire(DsType::Derive, [0xff; 8]), Value::Derive(-1));
+    /// let gauge = Value::Gauge(2.5);
+    /// assert_eq!(Value::from_wire(DsType::Gauge, gauge.to_wire()), gauge);
+    /// ```
     pub fn from_wire(ds_type: DsType, bytes: [u8; 8]) -> Self {
         match ds_type {
             DsType::Counter => Value::Counter(u64::from_be_bytes(bytes)),
@@ -113,6 +161,13 @@ impl Value {
     }
 
     /// The value as a float, as rrdtool and the CSV plugin print it.
+    ///
+    /// ```
+    /// use collectd::protocol::Value;
+    ///
+    /// assert_eq!(Value::Derive(-3).as_f64(), -3.0);
+    /// assert_eq!(Value::Absolute(10).as_f64(), 10.0);
+    /// ```
     pub fn as_f64(&self) -> f64 {
         match *self {
             Value::Counter(v) | Value::Absolute(v) => v as f64,
@@ -169,6 +224,12 @@ impl<'a> Values<'a> {
     }
 
     /// The number of values.
+    ///
+    /// ```
+    /// use collectd::protocol::{Value, Values};
+    ///
+    /// assert_eq!(Values::from(vec![Value::Gauge(1.0), Value::Gauge(2.0)]).len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         match &self.0 {
             ValuesRepr::Decoded(values) => values.len(),
@@ -177,11 +238,26 @@ impl<'a> Values<'a> {
     }
 
     /// True when there are no values.
+    ///
+    /// ```
+    /// use collectd::protocol::{Value, Values};
+    ///
+    /// assert!(Values::from(Vec::new()).is_empty());
+    /// assert!(!Values::from(vec![Value::Counter(1)]).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The value at `index`.
+    ///
+    /// ```
+    /// use collectd::protocol::{Value, Values};
+    ///
+    /// let values = Values::from(&[Value::Counter(1), Value::Derive(-2)]);
+    /// assert_eq!(values.get(1), Some(Value::Derive(-2)));
+    /// assert_eq!(values.get(2), None);
+    /// ```
     pub fn get(&self, index: usize) -> Option<Value> {
         match &self.0 {
             ValuesRepr::Decoded(values) => values.get(index).copied(),
@@ -194,16 +270,41 @@ impl<'a> Values<'a> {
     }
 
     /// The values in order.
+    ///
+    /// ```
+    /// use collectd::protocol::{Value, Values};
+    ///
+    /// let values = Values::from(vec![Value::Gauge(1.5), Value::Counter(2)]);
+    /// let total: f64 = values.iter().map(|v| v.as_f64()).sum();
+    /// assert_eq!(total, 3.5);
+    /// ```
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Value> + '_ {
         (0..self.len()).map(|i| self.get(i).expect("index within len"))
     }
 
     /// The values, decoded into a vector.
+    ///
+    /// ```
+    /// use collectd::protocol::{Value, Values};
+    ///
+    /// let values = Values::from(&[Value::Gauge(1.0), Value::Absolute(4)]);
+    /// assert_eq!(values.to_vec(), vec![Value::Gauge(1.0), Value::Absolute(4)]);
+    /// ```
     pub fn to_vec(&self) -> Vec<Value> {
         self.iter().collect()
     }
 
     /// A copy that borrows nothing.
+    ///
+    /// ```
+    /// use collectd::protocol::{Value, Values};
+    ///
+    /// let owned: Values<'static> = {
+    ///     let borrowed = [Value::Gauge(1.0)];
+    ///     Values::from(&borrowed).into_owned()
+    /// }; // outlives `borrowed`
+    /// assert_eq!(owned.get(0), Some(Value::Gauge(1.0)));
+    /// ```
     pub fn into_owned(self) -> Values<'static> {
         Values(ValuesRepr::Decoded(Cow::Owned(self.to_vec())))
     }

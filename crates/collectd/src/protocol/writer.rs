@@ -9,17 +9,68 @@ use super::security::{self, Security};
 use super::time::CdTime;
 
 /// The longest name collectd accepts: its buffers hold 128 bytes with the NUL.
+///
+/// ```
+/// use collectd::protocol::{CdTime, EncodeError, Field, MAX_NAME_LEN, Value, ValueList, validate_value_list};
+///
+/// let host = "h".repeat(MAX_NAME_LEN + 1);
+/// let vl = ValueList::new(host.as_str(), "p", "t", vec![Value::Gauge(1.0)]).with_time(CdTime::from_secs(1));
+/// assert_eq!(validate_value_list(&vl), Err(EncodeError::StringTooLong { field: Field::Host, len: 128 }));
+/// ```
 pub const MAX_NAME_LEN: usize = 127;
 /// The longest notification message collectd accepts: 256 bytes with the NUL.
+///
+/// ```
+/// use collectd::protocol::{CdTime, MAX_MESSAGE_LEN, Notification, Severity, WriterOptions, encode_notification};
+///
+/// let long = "x".repeat(MAX_MESSAGE_LEN + 1);
+/// let n = Notification::new(Severity::Okay, CdTime::from_secs(1), long.as_str());
+/// assert!(encode_notification(&n, &WriterOptions::default()).is_err());
+/// assert_eq!(MAX_MESSAGE_LEN, 255);
+/// ```
 pub const MAX_MESSAGE_LEN: usize = 255;
 /// collectd's default `MaxPacketSize`, and the writer's.
+///
+/// ```
+/// use collectd::protocol::{DEFAULT_MAX_PACKET_SIZE, WriterOptions};
+///
+/// assert_eq!(DEFAULT_MAX_PACKET_SIZE, 1452);
+/// assert_eq!(WriterOptions::default().get_max_packet_size(), DEFAULT_MAX_PACKET_SIZE);
+/// ```
 pub const DEFAULT_MAX_PACKET_SIZE: usize = 1452;
 /// The sizes collectd accepts for `MaxPacketSize`.
+///
+/// ```
+/// use collectd::protocol::{EncodeError, PACKET_SIZE_RANGE, PacketWriter, WriterOptions};
+///
+/// assert!(PACKET_SIZE_RANGE.contains(&1452));
+/// let error = PacketWriter::new(WriterOptions::default().max_packet_size(512)).unwrap_err();
+/// assert_eq!(error, EncodeError::PacketSizeOutOfRange { size: 512 });
+/// ```
 pub const PACKET_SIZE_RANGE: std::ops::RangeInclusive<usize> = 1024..=65535;
 /// The most values one VALUES part can hold (its length is a 16-bit count of bytes).
+///
+/// ```
+/// use collectd::protocol::{CdTime, EncodeError, MAX_VALUES, Value, ValueList, validate_value_list};
+///
+/// assert_eq!(MAX_VALUES, 7281);
+/// let vl = ValueList::new("h", "p", "t", vec![Value::Gauge(0.0); MAX_VALUES + 1]).with_time(CdTime::from_secs(1));
+/// assert_eq!(validate_value_list(&vl), Err(EncodeError::TooManyValues { count: MAX_VALUES + 1 }));
+/// ```
 pub const MAX_VALUES: usize = (u16::MAX as usize - 6) / 9;
 
 /// How times and intervals are written.
+///
+/// ```
+/// use collectd::protocol::{CdTime, PacketWriter, TimeResolution, Value, ValueList, WriterOptions, part};
+///
+/// let options = WriterOptions::default().time_resolution(TimeResolution::Seconds);
+/// let mut writer = PacketWriter::new(options).unwrap();
+/// writer.write(&ValueList::new("h", "p", "t", vec![Value::Gauge(1.0)]).with_time(CdTime::from_secs(1))).unwrap();
+/// let datagram = writer.finish().unwrap().unwrap();
+/// assert_eq!(datagram[6..8], part::TIME.to_be_bytes()); // after the 6-byte HOST part
+/// assert_eq!(TimeResolution::default(), TimeResolution::HighResolution);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum TimeResolution {
     /// TIME_HR and INTERVAL_HR in units of 2^-30 s, as collectd 5 sends.
@@ -61,34 +112,76 @@ impl Default for WriterOptions {
 impl WriterOptions {
     /// The largest datagram to write, sealing included: 1024 to 65535 (checked by
     /// [`PacketWriter::new`]). It must not exceed the receiver's `MaxPacketSize`.
+    ///
+    /// ```
+    /// use collectd::protocol::{PacketWriter, WriterOptions};
+    ///
+    /// let writer = PacketWriter::new(WriterOptions::default().max_packet_size(1024)).unwrap();
+    /// assert_eq!(writer.capacity(), 1024);
+    /// assert!(PacketWriter::new(WriterOptions::default().max_packet_size(100)).is_err());
+    /// ```
     pub fn max_packet_size(mut self, bytes: usize) -> Self {
         self.max_packet_size = bytes;
         self
     }
 
     /// How times and intervals are written.
+    ///
+    /// ```
+    /// use collectd::protocol::{TimeResolution, WriterOptions};
+    ///
+    /// let options = WriterOptions::default().time_resolution(TimeResolution::Seconds);
+    /// assert_eq!(options.get_time_resolution(), TimeResolution::Seconds);
+    /// ```
     pub fn time_resolution(mut self, resolution: TimeResolution) -> Self {
         self.time_resolution = resolution;
         self
     }
 
     /// Signing or encryption.
+    ///
+    /// ```
+    /// use collectd::protocol::{Credentials, PacketWriter, Security, WriterOptions};
+    ///
+    /// let credentials = Credentials::new("admin", "secret").unwrap();
+    /// let writer = PacketWriter::new(WriterOptions::default().security(Security::Sign(credentials))).unwrap();
+    /// assert_eq!(writer.capacity(), 1452 - (36 + 5)); // the signature part takes its share
+    /// ```
     pub fn security(mut self, security: Security) -> Self {
         self.security = security;
         self
     }
 
     /// The largest datagram the writer produces.
+    ///
+    /// ```
+    /// use collectd::protocol::WriterOptions;
+    ///
+    /// assert_eq!(WriterOptions::default().get_max_packet_size(), 1452);
+    /// assert_eq!(WriterOptions::default().max_packet_size(8192).get_max_packet_size(), 8192);
+    /// ```
     pub fn get_max_packet_size(&self) -> usize {
         self.max_packet_size
     }
 
     /// How times and intervals are written.
+    ///
+    /// ```
+    /// use collectd::protocol::{TimeResolution, WriterOptions};
+    ///
+    /// assert_eq!(WriterOptions::default().get_time_resolution(), TimeResolution::HighResolution);
+    /// ```
     pub fn get_time_resolution(&self) -> TimeResolution {
         self.time_resolution
     }
 
     /// Signing or encryption.
+    ///
+    /// ```
+    /// use collectd::protocol::{Security, WriterOptions};
+    ///
+    /// assert_eq!(WriterOptions::default().get_security(), &Security::None);
+    /// ```
     pub fn get_security(&self) -> &Security {
         &self.security
     }
@@ -107,6 +200,14 @@ impl WriterOptions {
 }
 
 /// Which string of a value list or notification an error is about.
+///
+/// ```
+/// use collectd::protocol::{CdTime, EncodeError, Field, Value, ValueList, validate_value_list};
+///
+/// let vl = ValueList::new("h", "", "t", vec![Value::Gauge(1.0)]).with_time(CdTime::from_secs(1));
+/// assert_eq!(validate_value_list(&vl), Err(EncodeError::EmptyField { field: Field::Plugin }));
+/// assert_eq!(Field::TypeInstance.to_string(), "type instance");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Field {
     /// The host.
@@ -137,6 +238,16 @@ impl fmt::Display for Field {
 }
 
 /// Why a value list or notification was not written. The packet is unchanged.
+///
+/// ```
+/// use collectd::protocol::{EncodeError, Field, Value, ValueList, validate_value_list};
+///
+/// let vl = ValueList::new("h", "p", "t", vec![Value::Gauge(1.0)]);
+/// let error = validate_value_list(&vl).unwrap_err();
+/// assert_eq!(error, EncodeError::ZeroTime);
+/// assert_eq!(error.to_string(), "the time is zero; collectd would drop it");
+/// assert_eq!(EncodeError::NulInString { field: Field::Host }.to_string(), "the host contains a NUL byte");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EncodeError {
     /// The value list does not fit in what is left of this packet: finish the packet
@@ -235,6 +346,15 @@ fn check_name_if_new(field: Field, value: &str, required: bool, new: bool) -> Re
 }
 
 /// Checks what collectd would refuse in a value list, without writing it.
+///
+/// ```
+/// use collectd::protocol::{CdTime, EncodeError, Value, ValueList, validate_value_list};
+///
+/// let vl = ValueList::new("h", "p", "t", vec![Value::Gauge(1.0)]).with_time(CdTime::from_secs(1));
+/// assert_eq!(validate_value_list(&vl), Ok(()));
+/// let empty = ValueList::new("h", "p", "t", Vec::new()).with_time(CdTime::from_secs(1));
+/// assert_eq!(validate_value_list(&empty), Err(EncodeError::NoValues));
+/// ```
 pub fn validate_value_list(vl: &ValueList<'_>) -> Result<(), EncodeError> {
     validate_new_names(vl, [true; 5])
 }
@@ -371,6 +491,14 @@ pub struct PacketWriter {
 
 impl PacketWriter {
     /// A writer with the given options; fails when the packet size is out of range.
+    ///
+    /// ```
+    /// use collectd::protocol::{EncodeError, PacketWriter, WriterOptions};
+    ///
+    /// assert!(PacketWriter::new(WriterOptions::default()).is_ok());
+    /// let error = PacketWriter::new(WriterOptions::default().max_packet_size(70_000)).unwrap_err();
+    /// assert_eq!(error, EncodeError::PacketSizeOutOfRange { size: 70_000 });
+    /// ```
     pub fn new(options: WriterOptions) -> Result<Self, EncodeError> {
         options.check()?;
         let capacity = options.payload_capacity();
@@ -384,26 +512,71 @@ impl PacketWriter {
     }
 
     /// The writer's options.
+    ///
+    /// ```
+    /// use collectd::protocol::{PacketWriter, WriterOptions};
+    ///
+    /// let writer = PacketWriter::new(WriterOptions::default().max_packet_size(2048)).unwrap();
+    /// assert_eq!(writer.options().get_max_packet_size(), 2048);
+    /// ```
     pub fn options(&self) -> &WriterOptions {
         &self.options
     }
 
     /// True when the current packet holds nothing.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, PacketWriter, Value, ValueList, WriterOptions};
+    ///
+    /// let mut writer = PacketWriter::new(WriterOptions::default()).unwrap();
+    /// assert!(writer.is_empty());
+    /// writer.write(&ValueList::new("h", "p", "t", vec![Value::Gauge(1.0)]).with_time(CdTime::from_secs(1))).unwrap();
+    /// assert!(!writer.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
 
     /// Bytes of parts in the current packet, before sealing.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, PacketWriter, Value, ValueList, WriterOptions};
+    ///
+    /// let mut writer = PacketWriter::new(WriterOptions::default()).unwrap();
+    /// writer.write(&ValueList::new("h", "p", "t", vec![Value::Gauge(1.0)]).with_time(CdTime::from_secs(1))).unwrap();
+    /// // HOST, PLUGIN and TYPE (6 bytes each), TIME_HR (12) and VALUES (15).
+    /// assert_eq!(writer.len(), 3 * 6 + 12 + 15);
+    /// assert_eq!(writer.finish().unwrap().unwrap().len(), 45);
+    /// ```
     pub fn len(&self) -> usize {
         self.buf.len()
     }
 
     /// Value lists in the current packet.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, PacketWriter, Value, ValueList, WriterOptions};
+    ///
+    /// let mut writer = PacketWriter::new(WriterOptions::default()).unwrap();
+    /// let vl = ValueList::new("h", "p", "t", vec![Value::Gauge(1.0)]).with_time(CdTime::from_secs(1));
+    /// writer.write(&vl).unwrap();
+    /// writer.write(&vl).unwrap();
+    /// assert_eq!(writer.value_lists(), 2);
+    /// ```
     pub fn value_lists(&self) -> usize {
         self.value_lists
     }
 
     /// Bytes of parts a packet can hold once sealing is accounted for.
+    ///
+    /// ```
+    /// use collectd::protocol::{Credentials, PacketWriter, Security, WriterOptions};
+    ///
+    /// assert_eq!(PacketWriter::new(WriterOptions::default()).unwrap().capacity(), 1452);
+    /// let credentials = Credentials::new("admin", "secret").unwrap();
+    /// let encrypted = WriterOptions::default().security(Security::Encrypt(credentials));
+    /// assert_eq!(PacketWriter::new(encrypted).unwrap().capacity(), 1452 - (42 + 5));
+    /// ```
     pub fn capacity(&self) -> usize {
         self.capacity
     }
@@ -431,6 +604,17 @@ impl PacketWriter {
     /// On [`EncodeError::PacketFull`], [`finish`](Self::finish) the packet and write the
     /// value list again. Every other error is about the value list itself. On any error
     /// the packet is unchanged.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, EncodeError, Field, PacketWriter, Value, ValueList, WriterOptions};
+    ///
+    /// let mut writer = PacketWriter::new(WriterOptions::default()).unwrap();
+    /// writer.write(&ValueList::new("h", "p", "t", vec![Value::Gauge(1.0)]).with_time(CdTime::from_secs(1))).unwrap();
+    /// let before = writer.len();
+    /// let bad = ValueList::new("h", "", "t", vec![Value::Gauge(2.0)]).with_time(CdTime::from_secs(1));
+    /// assert_eq!(writer.write(&bad), Err(EncodeError::EmptyField { field: Field::Plugin }));
+    /// assert_eq!(writer.len(), before, "the packet is unchanged");
+    /// ```
     pub fn write(&mut self, vl: &ValueList<'_>) -> Result<(), EncodeError> {
         // The names that differ from the packet's are written; the others were checked
         // when they were written, so need no scan for NUL bytes.
@@ -503,6 +687,17 @@ impl PacketWriter {
 
     /// Seals the current packet (signs or encrypts it, as configured) and returns it,
     /// or `None` when it is empty. The next value list starts a new packet.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, PacketWriter, ReceiveSecurity, Value, ValueList, WriterOptions, parse};
+    ///
+    /// let mut writer = PacketWriter::new(WriterOptions::default()).unwrap();
+    /// assert_eq!(writer.finish(), Ok(None));
+    /// writer.write(&ValueList::new("h", "p", "t", vec![Value::Gauge(1.0)]).with_time(CdTime::from_secs(1))).unwrap();
+    /// let datagram = writer.finish().unwrap().unwrap();
+    /// assert!(writer.is_empty());
+    /// assert_eq!(parse(&datagram, &ReceiveSecurity::none()).records.len(), 1);
+    /// ```
     pub fn finish(&mut self) -> Result<Option<Vec<u8>>, EncodeError> {
         if self.buf.is_empty() {
             return Ok(None);
