@@ -138,17 +138,10 @@ fn main() -> ExitCode {
         }
         Ok(true)
     });
-    if report.is_some() && options.duration.is_none() {
-        eprintln!("error: --report needs --duration (the report is written when the run ends)");
-        return ExitCode::from(2);
-    }
-
-    let conn = options.connection();
-    common::announce(&conn);
-    if let Err(error) = collectd::start_threads() {
-        eprintln!("error: {error}");
-        return ExitCode::FAILURE;
-    }
+    let conn = match common::start(&options, report.is_some()) {
+        Ok(conn) => conn,
+        Err(code) => return code,
+    };
 
     let (sender, receiver) = sync_channel(QUEUE_CAPACITY);
     let length = QueueLength(AtomicUsize::new(0));

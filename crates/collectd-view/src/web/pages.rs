@@ -35,9 +35,15 @@ const CARD_SCAN: usize = 64;
 /// Most search results rendered into the overview.
 const PAGE_RESULTS: usize = 100;
 
-fn html_response(m: Markup) -> Response {
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], m.into_string())
-        .into_response()
+/// A page as a response: the HTML, or the problem page that says what went wrong.
+fn page_response(page: Result<Markup, Problem>) -> Response {
+    match page {
+        Ok(m) => {
+            ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], m.into_string())
+                .into_response()
+        }
+        Err(p) => p.into_response(),
+    }
 }
 
 fn path_of<T>(p: Result<Path<T>, PathRejection>) -> Result<T, Problem> {
@@ -148,10 +154,7 @@ pub async fn overview(State(st): State<AppState>, RawQuery(q): RawQuery) -> Resp
         blocking(move || Ok(overview_page(&st2, &query, &view))).await
     }
     .await;
-    match r {
-        Ok(m) => html_response(m),
-        Err(p) => p.into_response(),
-    }
+    page_response(r)
 }
 
 fn overview_page(st: &AppState, query: &str, view: &View) -> Markup {
@@ -424,10 +427,7 @@ pub async fn host(
         blocking(move || host_page(&st2, &host, &view)).await
     }
     .await;
-    match r {
-        Ok(m) => html_response(m),
-        Err(p) => p.into_response(),
-    }
+    page_response(r)
 }
 
 fn host_page(st: &AppState, host: &str, view: &View) -> Result<Markup, Problem> {
@@ -588,10 +588,7 @@ pub async fn category(
         Ok::<_, Problem>(layout(&format!("{cat} on {host}"), "category", &crumbs, "", body))
     }
     .await;
-    match r {
-        Ok(m) => html_response(m),
-        Err(p) => p.into_response(),
-    }
+    page_response(r)
 }
 
 fn without_size(view: &View) -> View {
@@ -698,10 +695,7 @@ pub async fn stat(
         Ok::<_, Problem>(layout(&format!("{stat} · {cat} on {host}"), "stat", &crumbs, "", body))
     }
     .await;
-    match r {
-        Ok(m) => html_response(m),
-        Err(p) => p.into_response(),
-    }
+    page_response(r)
 }
 
 fn lookup_dir<'s>(snap: &'s Snapshot, host: &str, dir: &str, view: &View) -> Result<&'s Arc<PluginDir>, Problem> {
@@ -756,10 +750,7 @@ pub async fn plugin(
         Ok::<_, Problem>(layout(&format!("{dir} on {host}"), "plugin", &crumbs, "", body))
     }
     .await;
-    match r {
-        Ok(m) => html_response(m),
-        Err(p) => p.into_response(),
-    }
+    page_response(r)
 }
 
 /// `GET /host/{host}/plugin/{dir}/type/{type}?ti=&mode=`: one type large.
@@ -857,10 +848,7 @@ pub async fn type_page(
         Ok::<_, Problem>(layout(&format!("{title} · {dir} on {host}"), "type", &crumbs, "", body))
     }
     .await;
-    match r {
-        Ok(m) => html_response(m),
-        Err(p) => p.into_response(),
-    }
+    page_response(r)
 }
 
 /// `GET /combine?s=host/dir/file[/ds]&…&mode=`: a graph of any series, with their order,
@@ -970,10 +958,7 @@ pub async fn combine(State(st): State<AppState>, RawQuery(q): RawQuery) -> Respo
         Ok::<_, Problem>(layout("Combined graph", "combine", &crumbs, "", body))
     }
     .await;
-    match r {
-        Ok(m) => html_response(m),
-        Err(p) => p.into_response(),
-    }
+    page_response(r)
 }
 
 /// `GET /command?<graph parameters>`: the exact `rrdtool graph` and `rrdtool xport`
@@ -1005,10 +990,7 @@ pub async fn command(State(st): State<AppState>, RawQuery(q): RawQuery) -> Respo
         Ok::<_, Problem>(layout("rrdtool command", "command", &crumbs, "", body))
     }
     .await;
-    match r {
-        Ok(m) => html_response(m),
-        Err(p) => p.into_response(),
-    }
+    page_response(r)
 }
 
 /// Any other path: a 404 page.

@@ -170,6 +170,22 @@ pub fn say(line: std::fmt::Arguments<'_>) -> bool {
 }
 
 /// Prints where statistics go.
+/// Checks the flags that go together, builds the connection, says where it sends, and
+/// starts the background threads; on failure, the exit code to return.
+pub fn start(options: &Options, reporting: bool) -> Result<collectd::Connection, std::process::ExitCode> {
+    if reporting && options.duration.is_none() {
+        eprintln!("error: --report needs --duration (the report is written when the run ends)");
+        return Err(std::process::ExitCode::from(2));
+    }
+    let conn = options.connection();
+    announce(&conn);
+    if let Err(error) = collectd::start_threads() {
+        eprintln!("error: {error}");
+        return Err(std::process::ExitCode::FAILURE);
+    }
+    Ok(conn)
+}
+
 pub fn announce(conn: &collectd::Connection) {
     let plugin_dir = match conn.plugin_inst() {
         "" => "any".to_string(),
