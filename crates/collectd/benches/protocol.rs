@@ -7,8 +7,10 @@
 //!
 //! Groups:
 //! - `encode`: value lists into packets (plain, signed, encrypted); throughput in value lists.
-//! - `parse`: the resulting datagrams, parsed at the matching receiver level; throughput in
-//!   bytes (`bytes`) and in value lists (`value_lists`).
+//! - `parse`: the resulting datagrams, parsed at the matching receiver level, by the
+//!   streaming parser `parse_each` (`stream_*`: each record handed to a closure, names as
+//!   raw bytes) and by `parse` (`collect_*`: records with UTF-8 names collected into a
+//!   `Datagram`); throughput in bytes (`*_bytes`) and in value lists (`*_value_lists`).
 //!
 //! Run with `cargo bench -p collectd --bench protocol` (add `-- --warm-up-time 1
 //! --measurement-time 3` for a shorter run, or a group name such as `parse/` to filter).
@@ -16,8 +18,8 @@
 use std::hint::black_box;
 
 use collectd::protocol::{
-    AuthFile, CdTime, Credentials, EncodeError, PacketWriter, ReceiveSecurity, Security, SecurityLevel, Value,
-    ValueList, WriterOptions, parse,
+    AuthFile, CdTime, Credentials, EncodeError, Event, PacketWriter, ReceiveSecurity, Security, SecurityLevel, Value,
+    ValueList, WriterOptions, parse, parse_each,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -125,21 +127,36 @@ fn bench_parse(c: &mut Criterion) {
             .sum();
         assert_eq!(parsed, vls.len());
 
-        let parse_all = |datagrams: &[Vec<u8>]| {
+        let collect_all = |datagrams: &[Vec<u8>]| {
             let mut records = 0;
             for d in datagrams {
                 records += black_box(parse(black_box(d), &security)).records.len();
             }
             records
         };
+        let stream_all = |datagrams: &[Vec<u8>]| {
+            let mut records = 0;
+            for d in datagrams {
+                parse_each(black_box(d), &security, |event| {
+                    if let Event::Values(raw) = event {
+                        black_box(&raw);
+                        records += 1;
+                    }
+                });
+            }
+            records
+        };
+        assert_eq!(stream_all(&datagrams), vls.len());
         let mut group = c.benchmark_group(format!("parse/{}", variant.name));
         if variant.name != "plain" {
             group.sample_size(20);
         }
         group.throughput(Throughput::Bytes(bytes as u64));
-        group.bench_function("bytes", |b| b.iter(|| parse_all(&datagrams)));
+        group.bench_function("stream_bytes", |b| b.iter(|| stream_all(&datagrams)));
+        group.bench_function("collect_bytes", |b| b.iter(|| collect_all(&datagrams)));
         group.throughput(Throughput::Elements(vls.len() as u64));
-        group.bench_function("value_lists", |b| b.iter(|| parse_all(&datagrams)));
+        group.bench_function("stream_value_lists", |b| b.iter(|| stream_all(&datagrams)));
+        group.bench_function("collect_value_lists", |b| b.iter(|| collect_all(&datagrams)));
         group.finish();
     }
 }

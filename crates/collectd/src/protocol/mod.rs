@@ -1,9 +1,9 @@
 //! collectd's binary network protocol, sans I/O: value lists and notifications to bytes and back.
 //!
 //! Nothing here opens a socket or reads a clock (except [`CdTime::now`], which callers
-//! choose to call): the [`PacketWriter`] fills datagrams, [`parse`] reads them, and the
-//! functions of the security part sign, encrypt, verify and decrypt. The client and the
-//! receivers do the I/O.
+//! choose to call): the [`PacketWriter`] fills datagrams, [`parse_each`] reads them (and
+//! [`parse`] collects what it reads), and the functions of the security part sign,
+//! encrypt, verify and decrypt. The client and the receivers do the I/O.
 //!
 //! The facts this follows are those of collectd 5.12's `src/network.c`; see the
 //! project's `protocol.md` for the list, with test vectors.
@@ -16,8 +16,8 @@ mod value;
 mod writer;
 
 pub use parser::{
-    Datagram, DropReason, MAX_NESTING, Notice, NoticeKind, ParseError, ParseErrorKind, Protection, Received, Record,
-    parse,
+    Datagram, DropReason, Event, MAX_NESTING, Notice, NoticeKind, ParseError, ParseErrorKind, Protection,
+    RawNotification, RawValueList, Received, Record, parse, parse_each,
 };
 pub use record::{Identifier, Notification, Severity, ValueList};
 pub use security::{

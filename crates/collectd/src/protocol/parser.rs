@@ -470,10 +470,222 @@ impl<'a> Datagram<'a> {
     }
 }
 
-/// Parses a datagram as a collectd receiver with the given security settings would.
+/// A value list as the wire holds it, borrowed from the datagram (or from the decrypted
+/// payload of an encryption part) and never copied.
 ///
-/// Never panics. Strings and values borrow from `datagram` (records from encrypted
-/// parts are copied out of the decrypted buffer).
+/// Names are the bytes before each string part's NUL: exactly what collectd's receiver
+/// sees, since collectd treats names as C strings and never checks their encoding.
+/// [`RawValueList::to_value_list`] decodes them as UTF-8.
+///
+/// ```
+/// use collectd::protocol::{CdTime, Event, PacketWriter, ReceiveSecurity, Value, ValueList, WriterOptions};
+/// use collectd::protocol::parse_each;
+///
+/// let mut writer = PacketWriter::new(WriterOptions::default()).unwrap();
+/// let vl = ValueList::new("web1", "any", "gauge", vec![Value::Gauge(2.5)]).with_time(CdTime::from_secs(9));
+/// writer.write(&vl.with_type_instance("coin_stats-heads-flips")).unwrap();
+/// let datagram = writer.finish().unwrap().unwrap();
+/// parse_each(&datagram, &ReceiveSecurity::none(), |event| {
+///     if let Event::Values(raw) = event {
+///         assert_eq!(raw.type_instance, b"coin_stats-heads-flips");
+///         assert_eq!(raw.values.get(0), Some(Value::Gauge(2.5)));
+///     }
+/// });
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawValueList<'r> {
+    /// The host (never empty: collectd drops value lists without one).
+    pub host: &'r [u8],
+    /// The plugin (never empty).
+    pub plugin: &'r [u8],
+    /// The plugin instance; empty for none.
+    pub plugin_instance: &'r [u8],
+    /// The type (never empty).
+    pub type_: &'r [u8],
+    /// The type instance; empty for none.
+    pub type_instance: &'r [u8],
+    /// When the reading was made (never zero).
+    pub time: CdTime,
+    /// How often the reading is made; zero when the datagram did not say.
+    pub interval: CdTime,
+    /// The values, a view over the VALUES part.
+    pub values: Values<'r>,
+    /// Plain, signed or encrypted.
+    pub protection: Protection,
+    /// The username of the signature or encryption, if any.
+    pub username: Option<&'r [u8]>,
+}
+
+impl<'r> RawValueList<'r> {
+    /// The value list with its names decoded as UTF-8 (invalid sequences replaced by
+    /// U+FFFD); valid names borrow.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, Event, PacketWriter, ReceiveSecurity, Value, ValueList, WriterOptions};
+    /// use collectd::protocol::parse_each;
+    ///
+    /// let mut writer = PacketWriter::new(WriterOptions::default()).unwrap();
+    /// writer.write(&ValueList::new("h", "p", "t", vec![Value::Gauge(1.0)]).with_time(CdTime::from_secs(1))).unwrap();
+    /// let datagram = writer.finish().unwrap().unwrap();
+    /// let mut names = Vec::new();
+    /// parse_each(&datagram, &ReceiveSecurity::none(), |event| {
+    ///     if let Event::Values(raw) = event {
+    ///         names.push(raw.to_value_list().identifier().to_string());
+    ///     }
+    /// });
+    /// assert_eq!(names, ["h/p/t"]);
+    /// ```
+    pub fn to_value_list(&self) -> ValueList<'r> {
+        ValueList {
+            host: text(self.host),
+            plugin: text(self.plugin),
+            plugin_instance: text(self.plugin_instance),
+            type_: text(self.type_),
+            type_instance: text(self.type_instance),
+            time: self.time,
+            interval: self.interval,
+            values: self.values.clone(),
+        }
+    }
+}
+
+/// A notification as the wire holds it, borrowed like a [`RawValueList`].
+///
+/// ```
+/// use collectd::protocol::{CdTime, Event, Notification, ReceiveSecurity, Severity, WriterOptions};
+/// use collectd::protocol::{encode_notification, parse_each};
+///
+/// let n = Notification::new(Severity::Warning, CdTime::from_secs(1), "disk full").with_host("db1");
+/// let datagram = encode_notification(&n, &WriterOptions::default()).unwrap();
+/// parse_each(&datagram, &ReceiveSecurity::none(), |event| {
+///     if let Event::Notification(raw) = event {
+///         assert_eq!((raw.host, raw.message), (&b"db1"[..], &b"disk full"[..]));
+///         assert_eq!(raw.severity, Severity::Warning);
+///     }
+/// });
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawNotification<'r> {
+    /// How bad it is.
+    pub severity: Severity,
+    /// When it happened (never zero).
+    pub time: CdTime,
+    /// Host name, or empty.
+    pub host: &'r [u8],
+    /// Plugin name, or empty.
+    pub plugin: &'r [u8],
+    /// Plugin instance, or empty.
+    pub plugin_instance: &'r [u8],
+    /// Type name, or empty.
+    pub type_: &'r [u8],
+    /// Type instance, or empty.
+    pub type_instance: &'r [u8],
+    /// The message (never empty).
+    pub message: &'r [u8],
+    /// Plain, signed or encrypted.
+    pub protection: Protection,
+    /// The username of the signature or encryption, if any.
+    pub username: Option<&'r [u8]>,
+}
+
+impl<'r> RawNotification<'r> {
+    /// The notification with its strings decoded as UTF-8 (invalid sequences replaced by
+    /// U+FFFD); valid strings borrow.
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, Event, Notification, ReceiveSecurity, Severity, WriterOptions};
+    /// use collectd::protocol::{encode_notification, parse_each};
+    ///
+    /// let n = Notification::new(Severity::Okay, CdTime::from_secs(1), "back").with_host("db1");
+    /// let datagram = encode_notification(&n, &WriterOptions::default()).unwrap();
+    /// let mut received = Vec::new();
+    /// parse_each(&datagram, &ReceiveSecurity::none(), |event| {
+    ///     if let Event::Notification(raw) = event {
+    ///         received.push(raw.to_notification().into_owned());
+    ///     }
+    /// });
+    /// assert_eq!(received, [n]);
+    /// ```
+    pub fn to_notification(&self) -> Notification<'r> {
+        Notification {
+            severity: self.severity,
+            time: self.time,
+            host: text(self.host),
+            plugin: text(self.plugin),
+            plugin_instance: text(self.plugin_instance),
+            type_: text(self.type_),
+            type_instance: text(self.type_instance),
+            message: text(self.message),
+        }
+    }
+}
+
+/// What the streaming parser [`parse_each`] reports, in datagram order.
+///
+/// ```
+/// use collectd::protocol::{Event, ParseErrorKind, ReceiveSecurity, parse_each};
+///
+/// // A HOST part that claims 16 bytes in a datagram of 5.
+/// let mut errors = Vec::new();
+/// parse_each(&[0x00, 0x00, 0x00, 0x10, b'h'], &ReceiveSecurity::none(), |event| {
+///     if let Event::Error(error) = event {
+///         errors.push(error.kind);
+///     }
+/// });
+/// assert_eq!(errors, [ParseErrorKind::PartExceedsDatagram { length: 16, remaining: 5 }]);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event<'r> {
+    /// A value list collectd would dispatch.
+    Values(RawValueList<'r>),
+    /// A notification collectd would dispatch.
+    Notification(RawNotification<'r>),
+    /// An error: it ended the datagram, or the signed or encrypted payload it is in.
+    Error(ParseError),
+    /// Something skipped, or accepted with a remark.
+    Notice(Notice),
+}
+
+/// Parses a datagram as a collectd receiver with the given security settings would,
+/// calling `visit` for every record, error and notice, in order.
+///
+/// This is the parser itself; [`parse`] collects what it reports. Records borrow the
+/// datagram (records of an encrypted part borrow its decrypted payload, which lives
+/// until `visit` returns); names are raw bytes, as collectd sees them. Nothing is
+/// allocated for a plain or signed datagram. Never panics.
+///
+/// ```
+/// use collectd::protocol::{CdTime, Event, PacketWriter, ReceiveSecurity, Value, ValueList, WriterOptions};
+/// use collectd::protocol::parse_each;
+///
+/// let mut writer = PacketWriter::new(WriterOptions::default()).unwrap();
+/// for (i, stat) in ["flips", "wins"].into_iter().enumerate() {
+///     let vl = ValueList::new("web1", "any", "gauge", vec![Value::Gauge(i as f64)]);
+///     writer.write(&vl.with_type_instance(format!("coin_stats-{stat}")).with_time(CdTime::from_secs(9))).unwrap();
+/// }
+/// let datagram = writer.finish().unwrap().unwrap();
+/// let mut sum = 0.0;
+/// parse_each(&datagram, &ReceiveSecurity::none(), |event| match event {
+///     Event::Values(raw) => sum += raw.values.iter().map(|v| v.as_f64()).sum::<f64>(),
+///     Event::Error(error) => eprintln!("malformed: {error}"),
+///     Event::Notification(_) | Event::Notice(_) => {}
+/// });
+/// assert_eq!(sum, 1.0);
+/// ```
+pub fn parse_each<F>(datagram: &[u8], security: &ReceiveSecurity<'_>, mut visit: F)
+where
+    F: FnMut(Event<'_>),
+{
+    Parser { security }.parse_payload(datagram, 0, Protection::Plain, false, None, 0, &mut Streamer(&mut visit));
+}
+
+/// Parses a datagram as a collectd receiver with the given security settings would,
+/// and collects the records, errors and notices.
+///
+/// Names are decoded as UTF-8 (invalid sequences replaced by U+FFFD), once per string
+/// part; strings and values borrow from `datagram` (records of encrypted parts are
+/// copied out of the decrypted buffer). Never panics. [`parse_each`] streams the same
+/// results without collecting or decoding them.
 ///
 /// ```
 /// use collectd::protocol::{parse, ReceiveSecurity, Value};
@@ -498,34 +710,108 @@ pub fn parse<'a>(datagram: &'a [u8], security: &ReceiveSecurity<'_>) -> Datagram
     // reserving for that saves growing the vector for the usual datagrams (up to 64
     // records, so a large datagram of a few value lists does not reserve much).
     let capacity = (datagram.len() / 40).min(64);
-    let mut result = Datagram { records: Vec::with_capacity(capacity), ..Datagram::default() };
-    let mut sink = Sink { security, errors: &mut result.errors, notices: &mut result.notices };
-    sink.parse_payload(datagram, 0, Protection::Plain, false, None, 0, &mut result.records);
-    result
+    let mut collector = Collector(Datagram { records: Vec::with_capacity(capacity), ..Datagram::default() });
+    Parser { security }.parse_payload(datagram, 0, Protection::Plain, false, None, 0, &mut collector);
+    collector.0
 }
 
-/// The receiver's state between parts: collectd's `vl` and `n`. Strings are decoded once,
-/// when their part is read; each record then copies the (borrowed) `Cow`s.
-struct PartState<'b> {
-    host: Cow<'b, str>,
-    plugin: Cow<'b, str>,
-    plugin_instance: Cow<'b, str>,
-    type_: Cow<'b, str>,
-    type_instance: Cow<'b, str>,
+/// The receiver's state between parts: collectd's `vl` and `n`, with names as the
+/// output keeps them.
+struct PartState<N> {
+    host: N,
+    plugin: N,
+    plugin_instance: N,
+    type_: N,
+    type_instance: N,
     time: u64,
     interval: u64,
     severity: u64,
 }
 
-impl Default for PartState<'_> {
-    fn default() -> Self {
-        let empty = || Cow::Borrowed("");
+/// A name as the parser's state keeps it.
+trait Name {
+    /// The name before its part is read: empty.
+    fn unset() -> Self;
+
+    fn is_unset(&self) -> bool;
+}
+
+impl Name for &[u8] {
+    fn unset() -> Self {
+        &[]
+    }
+
+    fn is_unset(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl Name for Cow<'_, str> {
+    fn unset() -> Self {
+        // Not `Cow::default()`, which is an owned string: records would clone it.
+        Cow::Borrowed("")
+    }
+
+    fn is_unset(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+/// Where the parser's findings go: [`parse_each`]'s raw events or [`parse`]'s records.
+/// One parser serves both; what differs is how a name is kept between parts.
+trait Output<'b> {
+    /// A name as the state keeps it.
+    type Name: Name;
+
+    /// Turns the bytes of a string part (before its NUL) into a name, once per part.
+    fn name(&mut self, bytes: &'b [u8]) -> Self::Name;
+
+    /// A value list collectd would dispatch: the state's names and time, and `values`.
+    fn value_list(
+        &mut self,
+        state: &PartState<Self::Name>,
+        values: Values<'b>,
+        protection: Protection,
+        username: Option<&Self::Name>,
+    );
+
+    /// A notification collectd would dispatch.
+    fn notification(
+        &mut self,
+        state: &PartState<Self::Name>,
+        severity: Severity,
+        message: &'b [u8],
+        protection: Protection,
+        username: Option<&Self::Name>,
+    );
+
+    /// An error or a notice.
+    fn event(&mut self, event: Event<'b>);
+
+    /// Parses the decrypted payload of an encryption part, whose bytes live only as long
+    /// as this call: `parser.parse_payload` with an output that fits that lifetime.
+    fn decrypted(
+        &mut self,
+        parser: &Parser<'_, '_>,
+        plaintext: &[u8],
+        base: usize,
+        signed: bool,
+        user: &[u8],
+        depth: usize,
+    );
+}
+
+/// [`parse_each`]'s output: raw events straight to the caller's closure.
+struct Streamer<'f, F>(&'f mut F);
+
+impl<N: Name> PartState<N> {
+    fn new() -> Self {
         PartState {
-            host: empty(),
-            plugin: empty(),
-            plugin_instance: empty(),
-            type_: empty(),
-            type_instance: empty(),
+            host: N::unset(),
+            plugin: N::unset(),
+            plugin_instance: N::unset(),
+            type_: N::unset(),
+            type_instance: N::unset(),
             time: 0,
             interval: 0,
             severity: 0,
@@ -533,8 +819,166 @@ impl Default for PartState<'_> {
     }
 }
 
+impl<'b, F: FnMut(Event<'_>)> Output<'b> for Streamer<'_, F> {
+    type Name = &'b [u8];
+
+    #[inline]
+    fn name(&mut self, bytes: &'b [u8]) -> &'b [u8] {
+        bytes
+    }
+
+    #[inline(always)]
+    fn value_list(
+        &mut self,
+        state: &PartState<&'b [u8]>,
+        values: Values<'b>,
+        protection: Protection,
+        username: Option<&&'b [u8]>,
+    ) {
+        (self.0)(Event::Values(RawValueList {
+            host: state.host,
+            plugin: state.plugin,
+            plugin_instance: state.plugin_instance,
+            type_: state.type_,
+            type_instance: state.type_instance,
+            time: CdTime::from_raw(state.time),
+            interval: CdTime::from_raw(state.interval),
+            values,
+            protection,
+            username: username.copied(),
+        }));
+    }
+
+    fn notification(
+        &mut self,
+        state: &PartState<&'b [u8]>,
+        severity: Severity,
+        message: &'b [u8],
+        protection: Protection,
+        username: Option<&&'b [u8]>,
+    ) {
+        (self.0)(Event::Notification(RawNotification {
+            severity,
+            time: CdTime::from_raw(state.time),
+            host: state.host,
+            plugin: state.plugin,
+            plugin_instance: state.plugin_instance,
+            type_: state.type_,
+            type_instance: state.type_instance,
+            message,
+            protection,
+            username: username.copied(),
+        }));
+    }
+
+    fn event(&mut self, event: Event<'b>) {
+        (self.0)(event);
+    }
+
+    fn decrypted(
+        &mut self,
+        parser: &Parser<'_, '_>,
+        plaintext: &[u8],
+        base: usize,
+        signed: bool,
+        user: &[u8],
+        depth: usize,
+    ) {
+        parser.parse_payload(plaintext, base, Protection::Encrypted, signed, Some(user), depth, self);
+    }
+}
+
+/// [`parse`]'s output: records with names decoded once per string part (each record
+/// then shares the part's `Cow`, a pointer copy when it borrows).
+struct Collector<'b>(Datagram<'b>);
+
+impl<'b> Output<'b> for Collector<'b> {
+    type Name = Cow<'b, str>;
+
+    #[inline]
+    fn name(&mut self, bytes: &'b [u8]) -> Cow<'b, str> {
+        text(bytes)
+    }
+
+    #[inline(always)]
+    fn value_list(
+        &mut self,
+        state: &PartState<Cow<'b, str>>,
+        values: Values<'b>,
+        protection: Protection,
+        username: Option<&Cow<'b, str>>,
+    ) {
+        self.0.records.push(Received {
+            record: Record::Values(ValueList {
+                host: share(&state.host),
+                plugin: share(&state.plugin),
+                plugin_instance: share(&state.plugin_instance),
+                type_: share(&state.type_),
+                type_instance: share(&state.type_instance),
+                time: CdTime::from_raw(state.time),
+                interval: CdTime::from_raw(state.interval),
+                values,
+            }),
+            protection,
+            username: username.map(share),
+        });
+    }
+
+    fn notification(
+        &mut self,
+        state: &PartState<Cow<'b, str>>,
+        severity: Severity,
+        message: &'b [u8],
+        protection: Protection,
+        username: Option<&Cow<'b, str>>,
+    ) {
+        self.0.records.push(Received {
+            record: Record::Notification(Notification {
+                severity,
+                time: CdTime::from_raw(state.time),
+                host: share(&state.host),
+                plugin: share(&state.plugin),
+                plugin_instance: share(&state.plugin_instance),
+                type_: share(&state.type_),
+                type_instance: share(&state.type_instance),
+                message: text(message),
+            }),
+            protection,
+            username: username.map(share),
+        });
+    }
+
+    fn event(&mut self, event: Event<'b>) {
+        match event {
+            Event::Error(error) => self.0.errors.push(error),
+            Event::Notice(notice) => self.0.notices.push(notice),
+            Event::Values(_) | Event::Notification(_) => {
+                unreachable!("records come through value_list and notification")
+            }
+        }
+    }
+
+    fn decrypted(
+        &mut self,
+        parser: &Parser<'_, '_>,
+        plaintext: &[u8],
+        base: usize,
+        signed: bool,
+        user: &[u8],
+        depth: usize,
+    ) {
+        // The records borrow the plaintext, which the caller drops after this: copy them.
+        let mut inner: Collector<'_> = Collector(Datagram::default());
+        parser.parse_payload(plaintext, base, Protection::Encrypted, signed, Some(user), depth, &mut inner);
+        self.0.records.extend(inner.0.records.into_iter().map(|record| record.into_owned()));
+        self.0.errors.append(&mut inner.0.errors);
+        self.0.notices.append(&mut inner.0.notices);
+    }
+}
+
 /// The bytes as text, invalid UTF-8 replaced. Valid UTF-8 (what senders send) takes the
 /// fast check of `str::from_utf8` and borrows.
+#[inline]
 fn text(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(text) => Cow::Borrowed(text),
@@ -553,6 +997,7 @@ fn share<'b>(text: &Cow<'b, str>) -> Cow<'b, str> {
 }
 
 /// The bytes before the first NUL: what C code sees of a string.
+#[inline]
 fn c_string(bytes: &[u8]) -> &[u8] {
     // Usually the only NUL is the last byte: check the rest eight bytes at a time.
     if let [head @ .., 0] = bytes
@@ -567,64 +1012,64 @@ fn c_string(bytes: &[u8]) -> &[u8] {
 }
 
 /// True when a byte of `bytes` is zero: the classic word-at-a-time test, which for the
-/// short names of collectd parts beats both a byte loop and memchr.
+/// short names of collectd parts beats both a byte loop and memchr. The bytes after the
+/// last whole word are tested as the last eight bytes (overlapping that word), so no
+/// name takes a byte loop unless it is shorter than a word.
+#[inline]
 fn has_zero_byte(bytes: &[u8]) -> bool {
     const LOW: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let w = u64::from_le_bytes(word.try_into().expect("chunks of 8"));
-        if w.wrapping_sub(LOW) & !w & HIGH != 0 {
-            return true;
-        }
+    let zero_in = |word: &[u8]| {
+        let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        w.wrapping_sub(LOW) & !w & HIGH != 0
+    };
+    if bytes.len() < 8 {
+        return bytes.contains(&0);
     }
-    words.remainder().contains(&0)
+    let mut words = bytes.chunks_exact(8);
+    if words.any(zero_in) {
+        return true;
+    }
+    !words.remainder().is_empty() && zero_in(&bytes[bytes.len() - 8..])
 }
 
+#[inline]
 fn be16(bytes: &[u8], at: usize) -> u16 {
     let mut word = [0u8; 2];
     word.copy_from_slice(&bytes[at..at + 2]);
     u16::from_be_bytes(word)
 }
 
+#[inline]
 fn be64(bytes: &[u8], at: usize) -> u64 {
     let mut word = [0u8; 8];
     word.copy_from_slice(&bytes[at..at + 8]);
     u64::from_be_bytes(word)
 }
 
-struct Sink<'s, 'u> {
+/// The parser: the receiver's security settings, and collectd's `parse_packet`.
+struct Parser<'s, 'u> {
     security: &'s ReceiveSecurity<'u>,
-    errors: &'s mut Vec<ParseError>,
-    notices: &'s mut Vec<Notice>,
 }
 
-impl Sink<'_, '_> {
-    fn error(&mut self, offset: usize, kind: ParseErrorKind) {
-        self.errors.push(ParseError { offset, kind });
-    }
-
-    fn notice(&mut self, offset: usize, kind: NoticeKind) {
-        self.notices.push(Notice { offset, kind });
-    }
-
+impl Parser<'_, '_> {
     /// One call of collectd's `parse_packet`, over `bytes` whose first byte is at
     /// `base` in the datagram.
     #[allow(clippy::too_many_arguments)]
-    fn parse_payload<'b>(
-        &mut self,
+    fn parse_payload<'b, O: Output<'b>>(
+        &self,
         bytes: &'b [u8],
         base: usize,
         protection: Protection,
         signed: bool,
         username: Option<&'b [u8]>,
         depth: usize,
-        out: &mut Vec<Received<'b>>,
+        out: &mut O,
     ) {
         let encrypted = protection == Protection::Encrypted;
         let level = self.security.level();
-        let username = username.map(text);
-        let mut state = PartState::default();
+        let username = username.map(|user| out.name(user));
+        let mut state = PartState::<O::Name>::new();
         let mut pos = 0usize;
         // `end - pos` is collectd's `buffer_size`; it shrinks by a part's declared length
         // while `pos` moves by what was read, which differ only for odd number parts.
@@ -637,39 +1082,27 @@ impl Sink<'_, '_> {
             let part_type = be16(bytes, pos);
             let length = be16(bytes, pos + 2) as usize;
             if length > remaining {
-                self.error(offset, ParseErrorKind::PartExceedsDatagram { length, remaining });
+                error(out, offset, ParseErrorKind::PartExceedsDatagram { length, remaining });
                 return;
             }
             if length < 4 {
-                self.error(offset, ParseErrorKind::PartTooShort { length });
+                error(out, offset, ParseErrorKind::PartTooShort { length });
                 return;
             }
 
             if part_type == part::ENCRYPTION {
                 if depth >= MAX_NESTING {
-                    self.error(offset, ParseErrorKind::NestingTooDeep);
+                    error(out, offset, ParseErrorKind::NestingTooDeep);
                     return;
                 }
                 match self.open_encrypted(&bytes[pos..end], offset, length) {
                     Ok((user, plaintext_offset, plaintext)) => {
-                        let user = c_string(user);
-                        // The records borrow the plaintext, which is dropped here: copy them.
-                        let mut records = Vec::new();
-                        self.parse_payload(
-                            &plaintext,
-                            offset + plaintext_offset,
-                            Protection::Encrypted,
-                            signed,
-                            Some(user),
-                            depth + 1,
-                            &mut records,
-                        );
-                        out.extend(records.into_iter().map(|r| r.into_owned()));
+                        out.decrypted(self, &plaintext, offset + plaintext_offset, signed, c_string(user), depth + 1);
                         pos += length;
                         continue;
                     }
                     Err(kind) => {
-                        self.error(offset, kind);
+                        error(out, offset, kind);
                         return;
                     }
                 }
@@ -682,7 +1115,7 @@ impl Sink<'_, '_> {
             };
             if unprotected_for_level {
                 if !ignored_reported {
-                    self.notice(offset, NoticeKind::UnprotectedPartsIgnored { level });
+                    notice(out, offset, NoticeKind::UnprotectedPartsIgnored { level });
                     ignored_reported = true;
                 }
                 pos += length;
@@ -692,28 +1125,28 @@ impl Sink<'_, '_> {
             match part_type {
                 part::SIGNATURE => {
                     if remaining <= SIGNATURE_OVERHEAD || length <= SIGNATURE_OVERHEAD {
-                        self.error(offset, ParseErrorKind::BadSecurityPart { part_type, length });
+                        error(out, offset, ParseErrorKind::BadSecurityPart { part_type, length });
                         return;
                     }
                     let Some(users) = self.security.users() else {
-                        self.notice(offset, NoticeKind::UnverifiedSignature);
+                        notice(out, offset, NoticeKind::UnverifiedSignature);
                         pos += length;
                         continue;
                     };
                     if depth >= MAX_NESTING {
-                        self.error(offset, ParseErrorKind::NestingTooDeep);
+                        error(out, offset, ParseErrorKind::NestingTooDeep);
                         return;
                     }
                     let mac = &bytes[pos + 4..pos + SIGNATURE_OVERHEAD];
                     let user_raw = &bytes[pos + SIGNATURE_OVERHEAD..pos + length];
                     let user = c_string(user_raw);
                     let Some(password) = users.password(user) else {
-                        self.error(offset, ParseErrorKind::UnknownUser { username: text(user).into_owned() });
+                        error(out, offset, ParseErrorKind::UnknownUser { username: text(user).into_owned() });
                         return;
                     };
                     let covered = &bytes[pos + SIGNATURE_OVERHEAD..end];
                     if !security::verify_signature(password, covered, mac) {
-                        self.error(offset, ParseErrorKind::SignatureMismatch { username: text(user).into_owned() });
+                        error(out, offset, ParseErrorKind::SignatureMismatch { username: text(user).into_owned() });
                         return;
                     }
                     self.parse_payload(
@@ -729,58 +1162,50 @@ impl Sink<'_, '_> {
                 }
                 part::VALUES => {
                     if remaining < 15 {
-                        self.error(offset, ParseErrorKind::ValuesTruncated { needed: 15, remaining });
+                        error(out, offset, ParseErrorKind::ValuesTruncated { needed: 15, remaining });
                         return;
                     }
                     let count = be16(bytes, pos + 4) as usize;
                     let needed = 6 + 9 * count;
                     if remaining < needed {
-                        self.error(offset, ParseErrorKind::ValuesTruncated { needed, remaining });
+                        error(out, offset, ParseErrorKind::ValuesTruncated { needed, remaining });
                         return;
                     }
                     if length != needed {
-                        self.error(offset, ParseErrorKind::ValuesLengthMismatch { length, count });
+                        error(out, offset, ParseErrorKind::ValuesLengthMismatch { length, count });
                         return;
                     }
                     let codes = &bytes[pos + 6..pos + 6 + count];
                     if let Some(i) = codes.iter().position(|&c| DsType::from_code(c).is_none()) {
-                        self.error(offset + 6 + i, ParseErrorKind::UnknownDsType { code: codes[i] });
+                        error(out, offset + 6 + i, ParseErrorKind::UnknownDsType { code: codes[i] });
                         return;
                     }
                     let data = &bytes[pos + 6 + count..pos + needed];
                     let reason = if state.time == 0 {
                         Some(DropReason::NoTime)
-                    } else if state.host.is_empty() {
+                    } else if state.host.is_unset() {
                         Some(DropReason::NoHost)
-                    } else if state.plugin.is_empty() {
+                    } else if state.plugin.is_unset() {
                         Some(DropReason::NoPlugin)
-                    } else if state.type_.is_empty() {
+                    } else if state.type_.is_unset() {
                         Some(DropReason::NoType)
                     } else {
                         None
                     };
                     match reason {
-                        Some(reason) => self.notice(offset, NoticeKind::ValueListDropped { reason }),
-                        None => out.push(Received {
-                            record: Record::Values(ValueList {
-                                host: share(&state.host),
-                                plugin: share(&state.plugin),
-                                plugin_instance: share(&state.plugin_instance),
-                                type_: share(&state.type_),
-                                type_instance: share(&state.type_instance),
-                                time: CdTime::from_raw(state.time),
-                                interval: CdTime::from_raw(state.interval),
-                                values: Values::from_wire_checked(codes, data),
-                            }),
+                        Some(reason) => notice(out, offset, NoticeKind::ValueListDropped { reason }),
+                        None => out.value_list(
+                            &state,
+                            Values::from_wire_checked(codes, data),
                             protection,
-                            username: username.as_ref().map(share),
-                        }),
+                            username.as_ref(),
+                        ),
                     }
                     pos += length;
                 }
                 part::TIME | part::TIME_HR | part::INTERVAL | part::INTERVAL_HR | part::SEVERITY => {
                     if remaining < 12 || length < 12 {
-                        self.error(offset, ParseErrorKind::BadLength { part_type, length });
+                        error(out, offset, ParseErrorKind::BadLength { part_type, length });
                         return;
                     }
                     let number = be64(bytes, pos + 4);
@@ -803,80 +1228,78 @@ impl Sink<'_, '_> {
                 | part::TYPE_INSTANCE
                 | part::MESSAGE => {
                     if length <= 4 {
-                        self.error(offset, ParseErrorKind::BadLength { part_type, length });
+                        error(out, offset, ParseErrorKind::BadLength { part_type, length });
                         return;
                     }
                     let payload = &bytes[pos + 4..pos + length];
                     let limit = if part_type == part::MESSAGE { MESSAGE_BUFFER } else { NAME_BUFFER };
                     if payload.len() > limit {
-                        self.error(offset, ParseErrorKind::StringTooLong { part_type, length: payload.len() });
+                        error(out, offset, ParseErrorKind::StringTooLong { part_type, length: payload.len() });
                         return;
                     }
                     if payload[payload.len() - 1] != 0 {
-                        self.error(offset, ParseErrorKind::StringWithoutNul { part_type });
+                        error(out, offset, ParseErrorKind::StringWithoutNul { part_type });
                         return;
                     }
                     let value = c_string(payload);
                     match part_type {
-                        part::HOST => state.host = text(value),
-                        part::PLUGIN => state.plugin = text(value),
-                        part::PLUGIN_INSTANCE => state.plugin_instance = text(value),
-                        part::TYPE => state.type_ = text(value),
-                        part::TYPE_INSTANCE => state.type_instance = text(value),
-                        _ => self.dispatch_notification(&state, value, offset, protection, &username, out),
+                        part::HOST => state.host = out.name(value),
+                        part::PLUGIN => state.plugin = out.name(value),
+                        part::PLUGIN_INSTANCE => state.plugin_instance = out.name(value),
+                        part::TYPE => state.type_ = out.name(value),
+                        part::TYPE_INSTANCE => state.type_instance = out.name(value),
+                        _ => dispatch_notification(out, &state, value, offset, protection, username.as_ref()),
                     }
                     pos += length;
                 }
                 _ => {
-                    self.notice(offset, NoticeKind::UnknownPart { part_type });
+                    notice(out, offset, NoticeKind::UnknownPart { part_type });
                     pos += length;
                 }
             }
         }
         if end > pos {
-            self.error(base + pos, ParseErrorKind::TrailingBytes { count: end - pos });
+            error(out, base + pos, ParseErrorKind::TrailingBytes { count: end - pos });
         }
     }
+}
 
-    fn dispatch_notification<'b>(
-        &mut self,
-        state: &PartState<'b>,
-        message: &'b [u8],
-        offset: usize,
-        protection: Protection,
-        username: &Option<Cow<'b, str>>,
-        out: &mut Vec<Received<'b>>,
-    ) {
-        let severity = Severity::from_code(state.severity);
-        let reason = if severity.is_none() {
-            Some(DropReason::UnknownSeverity(state.severity))
-        } else if state.time == 0 {
-            Some(DropReason::NoTime)
-        } else if message.is_empty() {
-            Some(DropReason::EmptyMessage)
-        } else {
-            None
-        };
-        match (reason, severity) {
-            (None, Some(severity)) => out.push(Received {
-                record: Record::Notification(Notification {
-                    severity,
-                    time: CdTime::from_raw(state.time),
-                    host: share(&state.host),
-                    plugin: share(&state.plugin),
-                    plugin_instance: share(&state.plugin_instance),
-                    type_: share(&state.type_),
-                    type_instance: share(&state.type_instance),
-                    message: text(message),
-                }),
-                protection,
-                username: username.as_ref().map(share),
-            }),
-            (reason, _) => self
-                .notice(offset, NoticeKind::NotificationIgnored { reason: reason.unwrap_or(DropReason::EmptyMessage) }),
+/// A MESSAGE part: the notification collectd would dispatch, or why it ignores it.
+fn dispatch_notification<'b, O: Output<'b>>(
+    out: &mut O,
+    state: &PartState<O::Name>,
+    message: &'b [u8],
+    offset: usize,
+    protection: Protection,
+    username: Option<&O::Name>,
+) {
+    let severity = Severity::from_code(state.severity);
+    let reason = if severity.is_none() {
+        Some(DropReason::UnknownSeverity(state.severity))
+    } else if state.time == 0 {
+        Some(DropReason::NoTime)
+    } else if message.is_empty() {
+        Some(DropReason::EmptyMessage)
+    } else {
+        None
+    };
+    match (reason, severity) {
+        (None, Some(severity)) => out.notification(state, severity, message, protection, username),
+        (reason, _) => {
+            notice(out, offset, NoticeKind::NotificationIgnored { reason: reason.unwrap_or(DropReason::EmptyMessage) })
         }
     }
+}
 
+fn error<'b>(out: &mut impl Output<'b>, offset: usize, kind: ParseErrorKind) {
+    out.event(Event::Error(ParseError { offset, kind }));
+}
+
+fn notice<'b>(out: &mut impl Output<'b>, offset: usize, kind: NoticeKind) {
+    out.event(Event::Notice(Notice { offset, kind }));
+}
+
+impl Parser<'_, '_> {
     /// Checks and decrypts an encryption part at the start of `rest`: returns the raw
     /// username, the plaintext payload's offset within the part, and the payload.
     fn open_encrypted<'r>(

@@ -1,5 +1,5 @@
-//! What recording allocates: nothing once the names are known, and under 128 bytes per
-//! distinct stat beside its name.
+//! What the hot paths allocate: recording nothing once the names are known, and under
+//! 128 bytes per distinct stat beside its name; the streaming parser nothing at all.
 //!
 //! A counting global allocator wraps the system allocator. It counts per thread, so each
 //! test sees only its own allocations however the test harness schedules them.
@@ -8,6 +8,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use collectd::Connection;
+use collectd::protocol::{CdTime, EncodeError, Event, PacketWriter, ReceiveSecurity, Value, ValueList};
+use collectd::protocol::{WriterOptions, parse_each};
 
 /// The system allocator, counting what the current thread allocates and frees.
 struct Counting;
@@ -136,4 +138,46 @@ fn memory_per_distinct_stat_is_under_128_bytes_beside_its_name() {
         kept as f64 / STATS as f64
     );
     assert!(per_stat < 128.0, "{per_stat:.1} bytes per stat beside its names");
+}
+
+/// The datagrams a snapshot of `stats` distinct stats makes, as the client writes them.
+fn snapshot_datagrams(stats: usize) -> Vec<Vec<u8>> {
+    let mut writer = PacketWriter::new(WriterOptions::default()).unwrap();
+    let mut datagrams = Vec::new();
+    for i in 0..stats {
+        let vl = ValueList::new("web1", "any", "gauge", vec![Value::Gauge(i as f64)])
+            .with_type_instance(format!("coin_stats-specific{i}-flips"))
+            .with_time(CdTime::from_secs(1_700_000_000))
+            .with_interval(CdTime::from_secs(10));
+        if let Err(EncodeError::PacketFull) = writer.write(&vl) {
+            datagrams.push(writer.finish().unwrap().unwrap());
+            writer.write(&vl).unwrap();
+        }
+    }
+    datagrams.extend(writer.finish().unwrap());
+    datagrams
+}
+
+#[test]
+fn streaming_parser_allocates_nothing_on_plain_datagrams() {
+    let datagrams = snapshot_datagrams(500);
+    assert!(datagrams.len() > 10, "several datagrams: {}", datagrams.len());
+    let security = ReceiveSecurity::none();
+    let ((value_lists, gauge_sum), allocations, bytes) = measure(|| {
+        let (mut value_lists, mut gauge_sum) = (0, 0.0);
+        for datagram in &datagrams {
+            parse_each(datagram, &security, |event| match event {
+                Event::Values(raw) => {
+                    value_lists += 1;
+                    gauge_sum += raw.values.iter().map(|v| v.as_f64()).sum::<f64>();
+                    assert_eq!(raw.host, b"web1");
+                }
+                other => panic!("unexpected {other:?}"),
+            });
+        }
+        (value_lists, gauge_sum)
+    });
+    assert_eq!(value_lists, 500);
+    assert_eq!(gauge_sum, (0..500).sum::<i32>() as f64);
+    assert_eq!((allocations, bytes), (0, 0), "parse_each allocated");
 }
