@@ -1,14 +1,15 @@
 //! Parses arbitrary bytes as a datagram at every receiver security level, then writes
 //! every value list it got back into a packet of its own and parses that: the parser
-//! must never panic, and what it returns must survive a round trip through the writer.
+//! must never panic, what it returns must survive a round trip through the writer, and
+//! the streaming parser must report as many records, errors and notices as `parse`.
 
 #![no_main]
 
 use std::sync::LazyLock;
 
 use collectd::protocol::{
-    AuthFile, EncodeError, PacketWriter, ReceiveSecurity, SecurityLevel, ValueList, WriterOptions, parse,
-    validate_value_list,
+    AuthFile, EncodeError, Event, PacketWriter, ReceiveSecurity, SecurityLevel, ValueList, WriterOptions, parse,
+    parse_each, validate_value_list,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -34,6 +35,13 @@ fuzz_target!(|data: &[u8]| {
         for vl in datagram.value_lists() {
             round_trip(vl);
         }
+        let mut streamed = [0usize; 3];
+        parse_each(data, receiver, |event| match event {
+            Event::Values(_) | Event::Notification(_) => streamed[0] += 1,
+            Event::Error(_) => streamed[1] += 1,
+            Event::Notice(_) => streamed[2] += 1,
+        });
+        assert_eq!(streamed, [datagram.records.len(), datagram.errors.len(), datagram.notices.len()]);
     }
 });
 
