@@ -6,8 +6,8 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 # collectd-core: a real collectd 5.12 for the interop tests; rrdtool: files and graphs;
-# chromium + chromium-driver: the web interface's browser tests.
-DEBIAN_PACKAGES := collectd-core rrdtool chromium chromium-driver
+# rrdcached: the --rrdcached tests; chromium + chromium-driver: the web interface's browser tests.
+DEBIAN_PACKAGES := collectd-core rrdtool rrdcached chromium chromium-driver
 # What `make demo` needs: rrdtool only (the embedded receiver stands in for collectd).
 DEMO_PACKAGES := rrdtool
 # Extra flags for the demo, e.g. make demo DEMO_ARGS="--listen 127.0.0.1:9090 --duration 60"

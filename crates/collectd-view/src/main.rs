@@ -1,7 +1,7 @@
 //! `collectd-view`: command-line entry point; argument parsing only.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +29,10 @@ enum Command {
         /// collectd's DataDir.
         #[arg(long, default_value = "/var/lib/collectd/rrd")]
         data_dir: PathBuf,
+        /// The rrdtool program, run (`rrdtool info`) only for files whose header cannot be
+        /// read directly.
+        #[arg(long, default_value = "rrdtool")]
+        rrdtool: String,
     },
     /// Make a graph: print its `rrdtool graph` command line, or render it.
     Graph(Box<GraphArgs>),
@@ -94,7 +98,8 @@ struct GraphArgs {
     /// Image format: png, svg or pdf (default: from the -o extension, else png).
     #[arg(long)]
     format: Option<Format>,
-    /// rrdcached address: rrdtool flushes the files there first (`--daemon`).
+    /// rrdcached address: rrdtool flushes the files there first (`--daemon`). Use its unix
+    /// socket (`unix:/path`): over TCP rrdtool refuses the absolute file names graphs use.
     #[arg(long)]
     rrdcached: Option<String>,
     /// Per-type graph overrides (TOML), merged over the embedded defaults.
@@ -121,18 +126,36 @@ struct GraphArgs {
 
 fn main() -> Result<()> {
     match Cli::parse().command {
-        Command::Ls { data_dir } => {
-            let index = Arc::new(Index::open(&data_dir)?);
-            let lookup = collectd_view::ds_lookup(&index, None);
-            print!("{}", select::tree::render(&index.snapshot(), &lookup));
-            Ok(())
-        }
+        Command::Ls { data_dir, rrdtool } => ls(&data_dir, &rrdtool),
         Command::Graph(args) => graph(*args),
         Command::Dump(args) => collectd_view::dump::run(args),
         Command::Receive(args) => collectd_view::receiver::run(*args),
         Command::Serve(args) => Ok(collectd_view::web::run(args)?),
         Command::Demo(args) => collectd_view::demo::run(args),
     }
+}
+
+/// `ls`: the tree, with each file's data sources read from its header or, for a header the
+/// index cannot read itself, from `rrdtool info` (as the web interface does). rrdtool is
+/// started only when some file needs it, so `ls` runs without rrdtool otherwise.
+fn ls(data_dir: &Path, rrdtool: &str) -> Result<()> {
+    let index = Arc::new(Index::open(data_dir)?);
+    let snapshot = index.snapshot();
+    // Headers read here are cached: the listing below does not read them again.
+    let pool = if snapshot.files().any(|f| index.header(f).is_err()) {
+        match Pool::new(PoolConfig { program: rrdtool.into(), workers: 1, ..PoolConfig::default() }) {
+            Ok(pool) => Some(pool),
+            Err(e) => {
+                eprintln!("collectd-view: {e}; data sources of unreadable headers are not shown");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let lookup = collectd_view::ds_lookup(&index, pool.as_ref());
+    print!("{}", select::tree::render(&snapshot, &lookup));
+    Ok(())
 }
 
 fn graph(a: GraphArgs) -> Result<()> {

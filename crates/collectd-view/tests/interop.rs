@@ -414,3 +414,42 @@ fn cli_ls_graph_and_errors() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("available: any, load, memory"), "{err}");
 }
+
+/// A valid RRD file whose header the index's own reader refuses (a step of over three years
+/// fails its plausibility check) is listed by `ls` with the data sources `rrdtool info`
+/// reads; without rrdtool, `ls` still lists everything and says what it could not read.
+#[test]
+fn cli_ls_falls_back_to_rrdtool_info() {
+    let Some((d, _index)) = setup() else { return };
+    let odd = d.path("h1/interface-eth0/if_octets.rrd");
+    let step = 200_000_000;
+    support::create(&odd, d.t0, step, &[("rx", "DERIVE", Some(0.0), None), ("tx", "DERIVE", Some(0.0), None)]);
+    let index = Index::open(d.dir.path()).unwrap();
+    let snap = index.snapshot();
+    let file = snap.files().find(|f| f.path == odd).unwrap();
+    assert!(
+        index.header(file).is_err(),
+        "the header reader now reads this file: pick another one it cannot read to test the fallback"
+    );
+    assert_eq!(pool().data_sources(&odd).unwrap(), ["rx", "tx"]);
+
+    let dir = d.dir.path().to_str().unwrap();
+    let out = cli(&["ls", "--data-dir", dir]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "if_octets.rrd  (type if_octets)  [rx, tx]",
+        "load.rrd  (type load)  [shortterm, midterm, longterm]",
+        "specific heads  gauge-coin_stats-heads-flips.rrd  [value]",
+    ] {
+        assert!(text.contains(want), "{want:?} not in:\n{text}");
+    }
+
+    let out = cli(&["ls", "--data-dir", dir, "--rrdtool", "/nonexistent/rrdtool"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("if_octets.rrd  (type if_octets)  [data sources unreadable: "), "{text}");
+    assert!(text.contains("load.rrd  (type load)  [shortterm, midterm, longterm]"), "{text}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("/nonexistent/rrdtool") && stderr.contains("apt-get install rrdtool"), "{stderr}");
+}

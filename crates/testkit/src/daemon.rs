@@ -38,7 +38,7 @@ const TERM_GRACE: Duration = Duration::from_secs(5);
 
 /// If set to `1`, the temporary directory of every [`Collectd`] is kept
 /// (and its path printed) instead of being deleted on drop.
-const KEEP_ENV: &str = "TESTKIT_KEEP_DIR";
+pub(crate) const KEEP_ENV: &str = "TESTKIT_KEEP_DIR";
 
 /// A network-plugin `SecurityLevel`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -90,11 +90,13 @@ struct ServerSpec {
 ///   without debug support, so `debug` is rejected and falls back to
 ///   `info`), `File "<dir>/collectd.log"`, `Timestamp true`,
 ///   `PrintSeverity true`;
-/// * the extra read plugins, then `network`, `csv`, `rrdtool` as requested;
+/// * the extra read plugins, then `network`, `csv`, `rrdtool`, `rrdcached` as
+///   requested;
 /// * the `<Plugin network>` block with `MaxPacketSize`, extra network
 ///   options, the `<Listen>` block and the `<Server>` blocks;
-/// * the `<Plugin csv>` (`DataDir "<dir>/csv"`, `StoreRates false`) and
-///   `<Plugin rrdtool>` (`DataDir "<dir>/rrd"`) blocks;
+/// * the `<Plugin csv>` (`DataDir "<dir>/csv"`, `StoreRates false`),
+///   `<Plugin rrdtool>` (`DataDir "<dir>/rrd"`) and `<Plugin rrdcached>` (see
+///   [`rrdcached`](Self::rrdcached)) blocks;
 /// * any [`extra_config`](Self::extra_config) text.
 ///
 /// collectd runs with `TZ=UTC` and `LC_ALL=C`, so log timestamps and the
@@ -115,6 +117,7 @@ pub struct CollectdBuilder {
     plugins: Vec<String>,
     csv: bool,
     rrdtool: bool,
+    rrdcached: Option<(String, PathBuf)>,
     extra_config: String,
     allow_startup_errors: bool,
     ready_timeout: Duration,
@@ -136,6 +139,7 @@ impl Default for CollectdBuilder {
             plugins: Vec::new(),
             csv: false,
             rrdtool: false,
+            rrdcached: None,
             extra_config: String::new(),
             allow_startup_errors: false,
             ready_timeout: Duration::from_secs(10),
@@ -312,6 +316,29 @@ impl CollectdBuilder {
         self
     }
 
+    /// Loads the rrdcached plugin: values are sent to the rrdcached at `address`
+    /// (`DaemonAddress`, e.g. [`Rrdcached::address`](crate::Rrdcached::address)) as
+    /// updates of files under `data_dir` (`DataDir`, which that rrdcached must accept,
+    /// e.g. [`Rrdcached::base_dir`](crate::Rrdcached::base_dir)).
+    ///
+    /// The block also has `CreateFiles true`, `CreateFilesAsync false` and
+    /// `CollectStatistics false`. collectd 5.12 then creates a missing file itself, on
+    /// disk, with the rrdtool plugin's parameters, and sends every value as an update to
+    /// the daemon, which keeps it until it writes the file.
+    ///
+    /// # Panics
+    ///
+    /// If `address` is neither a unix socket (`unix:/path` or `/path`) nor on a loopback
+    /// IP address literal.
+    pub fn rrdcached(mut self, address: &str, data_dir: impl Into<PathBuf>) -> Self {
+        if !(address.starts_with("unix:") || address.starts_with('/')) {
+            let host = address.rsplit_once(':').map_or(address, |(h, _)| h);
+            loopback_ip(host.trim_start_matches('[').trim_end_matches(']'));
+        }
+        self.rrdcached = Some((address.to_owned(), data_dir.into()));
+        self
+    }
+
     /// Appends raw text to the end of `collectd.conf`, e.g. another
     /// `<Plugin rrdtool>` block with `StepSize 10`.
     pub fn extra_config(mut self, text: &str) -> Self {
@@ -388,6 +415,9 @@ impl CollectdBuilder {
         if self.rrdtool {
             line!("LoadPlugin rrdtool");
         }
+        if self.rrdcached.is_some() {
+            line!("LoadPlugin rrdcached");
+        }
         if network {
             line!();
             line!("<Plugin network>");
@@ -427,6 +457,16 @@ impl CollectdBuilder {
             line!();
             line!("<Plugin rrdtool>");
             line!("  DataDir {}", quote_path(&dir.join("rrd")));
+            line!("</Plugin>");
+        }
+        if let Some((address, data_dir)) = &self.rrdcached {
+            line!();
+            line!("<Plugin rrdcached>");
+            line!("  DaemonAddress {}", quote(address));
+            line!("  DataDir {}", quote_path(data_dir));
+            line!("  CreateFiles true");
+            line!("  CreateFilesAsync false");
+            line!("  CollectStatistics false");
             line!("</Plugin>");
         }
         if !self.extra_config.is_empty() {
@@ -817,12 +857,12 @@ impl Collectd {
     }
 }
 
-fn read_lossy(path: &Path) -> String {
+pub(crate) fn read_lossy(path: &Path) -> String {
     fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
 }
 
 /// SIGTERM via `kill(1)`, a grace period, then SIGKILL; always reaps.
-fn stop_child(child: &mut Child) -> io::Result<ExitStatus> {
+pub(crate) fn stop_child(child: &mut Child) -> io::Result<ExitStatus> {
     if let Some(status) = child.try_wait()? {
         return Ok(status);
     }
@@ -914,6 +954,24 @@ mod tests {
         assert!(c.contains("\nLoadPlugin network\n"));
         assert!(c.contains("<Server \"::1\" \"1\">"));
         assert!(!c.contains("<Listen"));
+    }
+
+    #[test]
+    fn renders_rrdcached_block() {
+        let c = Collectd::builder().rrdcached("unix:/t/rrdcached.sock", "/t/data").render(Path::new("/d"), None);
+        assert!(c.contains("\nLoadPlugin rrdcached\n"), "{c}");
+        assert!(c.contains(
+            "<Plugin rrdcached>\n  DaemonAddress \"unix:/t/rrdcached.sock\"\n  DataDir \"/t/data\"\n  \
+             CreateFiles true\n  CreateFilesAsync false\n  CollectStatistics false\n</Plugin>\n"
+        ));
+        let c = Collectd::builder().rrdcached("[::1]:42217", "/t").render(Path::new("/d"), None);
+        assert!(c.contains("DaemonAddress \"[::1]:42217\""));
+    }
+
+    #[test]
+    #[should_panic(expected = "loopback")]
+    fn refuses_non_loopback_rrdcached() {
+        let _ = Collectd::builder().rrdcached("192.0.2.1:42217", "/t");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The interop gate: locating the collectd and rrdtool binaries, and deciding
+//! The interop gate: locating the collectd, rrdtool and rrdcached binaries, and deciding
 //! whether a test that needs them runs, is skipped, or fails.
 
 use std::env;
@@ -14,6 +14,9 @@ pub const COLLECTD_PACKAGE: &str = "collectd-core";
 
 /// Debian package that provides `/usr/bin/rrdtool`.
 pub const RRDTOOL_PACKAGE: &str = "rrdtool";
+
+/// Debian package that provides `/usr/bin/rrdcached`.
+pub const RRDCACHED_PACKAGE: &str = "rrdcached";
 
 /// collectd's `types.db` as installed by [`COLLECTD_PACKAGE`].
 pub const TYPES_DB: &str = "/usr/share/collectd/types.db";
@@ -44,6 +47,12 @@ pub fn find_collectd() -> Option<PathBuf> {
 /// The rrdtool binary: `/usr/bin/rrdtool`, else `rrdtool` on `PATH`.
 pub fn find_rrdtool() -> Option<PathBuf> {
     find_program("rrdtool", &["/usr/bin/rrdtool"])
+}
+
+/// The rrdcached binary: `/usr/bin/rrdcached` (or `/usr/sbin/rrdcached`), else
+/// `rrdcached` on `PATH`.
+pub fn find_rrdcached() -> Option<PathBuf> {
+    find_program("rrdcached", &["/usr/bin/rrdcached", "/usr/sbin/rrdcached"])
 }
 
 /// The gate's decision, from the lookup result and the values of
@@ -109,6 +118,16 @@ pub fn require_collectd() -> Option<PathBuf> {
 /// When rrdtool is missing and skipping is not allowed.
 pub fn require_rrdtool() -> Option<PathBuf> {
     require(find_rrdtool(), "rrdtool binary", RRDTOOL_PACKAGE)
+}
+
+/// Gate for tests that run rrdcached; same rules as [`require_collectd`],
+/// with the Debian package `rrdcached`.
+///
+/// # Panics
+///
+/// When rrdcached is missing and skipping is not allowed.
+pub fn require_rrdcached() -> Option<PathBuf> {
+    require(find_rrdcached(), "rrdcached binary", RRDCACHED_PACKAGE)
 }
 
 #[cfg(test)]

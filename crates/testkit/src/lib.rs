@@ -3,17 +3,21 @@
 //! This crate is a dev-dependency of the workspace's integration tests. It
 //! owns everything those tests need to talk to the real thing:
 //!
-//! * [`require_collectd`] / [`require_rrdtool`]: find the Debian binaries, or
-//!   decide that interop tests are skipped on this machine;
+//! * [`require_collectd`] / [`require_rrdtool`] / [`require_rrdcached`]: find
+//!   the Debian binaries, or decide that interop tests are skipped on this
+//!   machine;
 //! * [`Collectd`] / [`CollectdBuilder`]: write a `collectd.conf` into a fresh
 //!   temporary directory, run `collectd -f -C <conf>` and wait until it is
 //!   ready, then stop it again on drop;
+//! * [`Rrdcached`]: run `rrdcached -g` on a unix socket in a fresh temporary
+//!   directory, holding updates in its cache, and read what it holds;
 //! * [`free_udp_port`] / [`free_tcp_port`]: pick unused ports on 127.0.0.1;
 //! * [`parse_csv`], [`rrd_info`], [`rrd_fetch`]: read what collectd wrote.
 //!
-//! Only loopback addresses are ever used: the builder refuses any other
-//! address, and no plugin that reaches the network is loaded except
-//! `network` on loopback.
+//! Only loopback addresses and unix sockets are ever used: the builder
+//! refuses any other address, no plugin that reaches the network is loaded
+//! except `network` on loopback (and `rrdcached`, on a unix socket or
+//! loopback), and [`Rrdcached`] listens on a unix socket only.
 //!
 //! # Observed behaviour of Debian's collectd 5.12 (collectd-core 5.12.0-14)
 //!
@@ -78,15 +82,17 @@ mod gate;
 mod ports;
 mod procnet;
 mod rrd;
+mod rrdcached;
 mod wait;
 
 pub use csv::{CsvRow, parse_csv};
 pub use daemon::{Collectd, CollectdBuilder, Security};
 pub use error::{Error, ErrorKind};
 pub use gate::{
-    COLLECTD_PACKAGE, RRDTOOL_PACKAGE, SKIP_ENV, TYPES_DB, find_collectd, find_rrdtool, require_collectd,
-    require_rrdtool,
+    COLLECTD_PACKAGE, RRDCACHED_PACKAGE, RRDTOOL_PACKAGE, SKIP_ENV, TYPES_DB, find_collectd, find_rrdcached,
+    find_rrdtool, require_collectd, require_rrdcached, require_rrdtool,
 };
 pub use ports::{free_tcp_port, free_udp_port};
 pub use rrd::{FetchRow, parse_rrd_fetch, parse_rrd_info, rrd_fetch, rrd_info, try_rrd_fetch, try_rrd_info};
+pub use rrdcached::Rrdcached;
 pub use wait::{WaitOutcome, poll_until};

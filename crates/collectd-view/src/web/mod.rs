@@ -129,7 +129,8 @@ pub struct ServeArgs {
     /// Address to listen on (loopback unless told otherwise).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// rrdcached address: rrdtool flushes the files there before reading (`--daemon`).
+    /// rrdcached address: rrdtool flushes the files there before reading (`--daemon`). Use
+    /// its unix socket (`unix:/path`): over TCP rrdtool refuses absolute file names.
     #[arg(long)]
     pub rrdcached: Option<String>,
     /// The rrdtool program.
