@@ -12,6 +12,9 @@
 //!   in), and what was read before it is kept;
 //! - security follows collectd's accept/skip table for the `None`, `Sign` and `Encrypt` levels.
 //!
+//! One parser serves two outputs ([`Output`]): [`parse_each`] streams raw events to a
+//! closure, [`parse`] collects records with names decoded as UTF-8.
+//!
 //! Two deliberate differences, both about input no collectd sends: a number part shorter
 //! than 12 bytes is an error (collectd would read past the part), and signed or encrypted
 //! parts nest at most [`MAX_NESTING`] deep (collectd recurses without limit).
