@@ -359,6 +359,7 @@ impl Graph {
         let mut out = self.options()?;
         out.push("--imgformat".into());
         out.push(self.format.rrdtool_name().into());
+        out.extend(GRID_STYLE.iter().map(|&a| a.to_owned()));
         if !self.title.is_empty() {
             out.push("--title".into());
             out.push(self.title.clone());
@@ -463,6 +464,12 @@ impl Graph {
         }
     }
 }
+
+/// The grid: solid lines at half of rrdtool's default opacity, instead of its dotted
+/// lines (one pixel on, one off) at full opacity. On the page both look as light, but
+/// cairo strokes every dash of every grid line on its own: dotted grid lines take about a
+/// fifth of the time rrdtool needs to draw a graph, solid ones almost nothing.
+pub const GRID_STYLE: [&str; 6] = ["--grid-dash", "1:0", "--color", "GRID#8F8F8F60", "--color", "MGRID#DE4F4F4D"];
 
 fn text(what: &'static str, value: &str) -> Result<(), GraphError> {
     if value.chars().any(char::is_control) {
@@ -744,6 +751,12 @@ mod tests {
                 "300",
                 "--imgformat",
                 "PNG",
+                "--grid-dash",
+                "1:0",
+                "--color",
+                "GRID#8F8F8F60",
+                "--color",
+                "MGRID#DE4F4F4D",
                 "DEF:s0=/d/h/any/gauge-c-flips.rrd:value:AVERAGE",
                 "DEF:s0min=/d/h/any/gauge-c-flips.rrd:value:MIN",
                 "DEF:s0max=/d/h/any/gauge-c-flips.rrd:value:MAX",
