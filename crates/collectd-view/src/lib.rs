@@ -35,9 +35,18 @@ pub fn ds_lookup<'a>(
     index: &'a Arc<Index>,
     pool: Option<&'a Pool>,
 ) -> impl Fn(&RrdFile) -> Result<Vec<String>, String> + 'a {
+    ds_lookup_with(index, move || pool)
+}
+
+/// [`ds_lookup`] with the pool asked for only when a header needs `rrdtool info`, so
+/// that a command-line tool starts rrdtool only if some file needs it.
+pub fn ds_lookup_with<'a>(
+    index: &'a Arc<Index>,
+    pool: impl Fn() -> Option<&'a Pool> + 'a,
+) -> impl Fn(&RrdFile) -> Result<Vec<String>, String> + 'a {
     move |file| match index.header(file) {
         Ok(h) => Ok(h.data_sources.iter().map(|d| d.name.clone()).collect()),
-        Err(e) => match pool {
+        Err(e) => match pool() {
             Some(p) => p.data_sources(&file.path).map_err(|pe| format!("{e}; rrdtool info: {pe}")),
             None => Err(e.to_string()),
         },

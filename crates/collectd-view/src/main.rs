@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -136,26 +136,44 @@ fn main() -> Result<()> {
 }
 
 /// `ls`: the tree, with each file's data sources read from its header or, for a header the
-/// index cannot read itself, from `rrdtool info` (as the web interface does). rrdtool is
-/// started only when some file needs it, so `ls` runs without rrdtool otherwise.
+/// index cannot read itself, from `rrdtool info` (as the web interface does).
 fn ls(data_dir: &Path, rrdtool: &str) -> Result<()> {
     let index = Arc::new(Index::open(data_dir)?);
-    let snapshot = index.snapshot();
-    // Headers read here are cached: the listing below does not read them again.
-    let pool = if snapshot.files().any(|f| index.header(f).is_err()) {
-        match Pool::new(PoolConfig { program: rrdtool.into(), workers: 1, ..PoolConfig::default() }) {
-            Ok(pool) => Some(pool),
-            Err(e) => {
-                eprintln!("collectd-view: {e}; data sources of unreadable headers are not shown");
-                None
-            }
-        }
-    } else {
-        None
-    };
-    let lookup = collectd_view::ds_lookup(&index, pool.as_ref());
-    print!("{}", select::tree::render(&snapshot, &lookup));
+    let info = InfoFallback::new(rrdtool);
+    let lookup = collectd_view::ds_lookup_with(&index, || info.pool());
+    print!("{}", select::tree::render(&index.snapshot(), &lookup));
     Ok(())
+}
+
+/// An rrdtool for `rrdtool info` on the headers the index cannot read, started the first
+/// time one needs it: the command-line tools then run without rrdtool otherwise.
+struct InfoFallback {
+    program: String,
+    pool: OnceLock<Option<Pool>>,
+}
+
+impl InfoFallback {
+    fn new(program: &str) -> Self {
+        InfoFallback { program: program.to_owned(), pool: OnceLock::new() }
+    }
+
+    fn pool(&self) -> Option<&Pool> {
+        self.pool
+            .get_or_init(|| {
+                match Pool::new(PoolConfig {
+                    program: self.program.clone().into(),
+                    workers: 1,
+                    ..PoolConfig::default()
+                }) {
+                    Ok(pool) => Some(pool),
+                    Err(e) => {
+                        eprintln!("collectd-view: {e}; data sources of unreadable headers are not shown");
+                        None
+                    }
+                }
+            })
+            .as_ref()
+    }
 }
 
 fn graph(a: GraphArgs) -> Result<()> {
@@ -188,7 +206,8 @@ fn graph(a: GraphArgs) -> Result<()> {
         config: Some(config),
     };
     let index = Arc::new(Index::open(&a.data_dir)?);
-    let lookup = collectd_view::ds_lookup(&index, None);
+    let info = InfoFallback::new(&a.rrdtool);
+    let lookup = collectd_view::ds_lookup_with(&index, || info.pool());
     let mut graphs = select::plan(&index.snapshot(), &request, &options, &lookup)?;
     let mut pool = None;
     let mut pool = |timeout: u64, program: &str| -> Result<Pool> {

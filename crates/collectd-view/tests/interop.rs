@@ -468,7 +468,7 @@ fn cli_ls_graph_and_errors() {
 /// fails its plausibility check) is listed by `ls` with the data sources `rrdtool info`
 /// reads; without rrdtool, `ls` still lists everything and says what it could not read.
 #[test]
-fn cli_ls_falls_back_to_rrdtool_info() {
+fn cli_ls_and_graph_fall_back_to_rrdtool_info() {
     let Some((d, _index)) = setup() else { return };
     let odd = d.path("h1/interface-eth0/if_octets.rrd");
     let step = 200_000_000;
@@ -501,4 +501,13 @@ fn cli_ls_falls_back_to_rrdtool_info() {
     assert!(text.contains("load.rrd  (type load)  [shortterm, midterm, longterm]"), "{text}");
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("/nonexistent/rrdtool") && stderr.contains("apt-get install rrdtool"), "{stderr}");
+
+    // `graph` finds the data sources the same way.
+    let graph = ["graph", "--data-dir", dir, "--host", "h1", "--plugin", "interface", "--plugin-instance", "eth0"];
+    let out = cli(&[&graph[..], &["--type", "if_octets", "--print-command"]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let command = String::from_utf8(out.stdout).unwrap();
+    for ds in ["rx", "tx"] {
+        assert!(command.contains(&format!("{}:{ds}:AVERAGE", odd.display())), "{ds} not in {command}");
+    }
 }
