@@ -179,6 +179,9 @@ async fn every_page_renders_with_breadcrumbs_and_links() {
     assert!(cmd.starts_with("rrdtool graph graph.png --border 0"), "{cmd}");
     assert!(cmd.contains(&format!("DEF:t={dir}/h1/any/gauge-coin_stats-flips.rrd:value:AVERAGE")), "{cmd}");
     assert!(cmd.contains("--start end-3600 --end now"), "{cmd}");
+    // The interface's own grid colours, not the command-line defaults.
+    assert!(cmd.contains("GRID#E6E8EB80") && cmd.contains("MGRID#C9CED480"), "{cmd}");
+    assert!(!cmd.contains("8F8F8F") && !cmd.contains("DE4F4F"), "{cmd}");
     // The printed command runs in a shell and makes a PNG.
     let out = f.d.dir.path().join("cmd.png");
     let cmd = cmd.trim().replacen("graph.png", out.to_str().unwrap(), 1);

@@ -297,6 +297,58 @@ pub struct Graph {
     pub scale: Option<f64>,
     /// `--base`: 1024 for memory and disk sizes (rrdtool's default is 1000).
     pub base: Option<u32>,
+    /// The grid lines' colours.
+    pub grid: Grid,
+}
+
+/// The colours of the grid lines, `RRGGBB` or `RRGGBBAA` as rrdtool's `--color` takes them.
+///
+/// The lines are drawn solid (`--grid-dash 1:0`), not in rrdtool's dots of one pixel on,
+/// one off: cairo strokes every dash on its own, so dotted grid lines cost about a fifth of
+/// the time rrdtool takes to draw a graph, solid ones almost nothing. At half the opacity
+/// of the dots they put as much ink on the page; the default is rrdtool's own colours at
+/// half their opacity.
+///
+/// ```
+/// use collectd_view::graph::{Graph, Grid, Kind, Series};
+///
+/// let mut graph = Graph::new(Kind::Lines, vec![Series::single("x", "/d/x.rrd", "value")]);
+/// graph.grid = Grid { minor: "E6E8EB80".into(), major: "C9CED480".into() };
+/// let args = graph.args().unwrap();
+/// assert!(args.windows(2).any(|w| w == ["--color", "GRID#E6E8EB80"]));
+/// assert!(args.windows(2).any(|w| w == ["--grid-dash", "1:0"]));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grid {
+    /// Minor grid lines (`GRID`).
+    pub minor: String,
+    /// Major grid lines (`MGRID`).
+    pub major: String,
+}
+
+impl Default for Grid {
+    /// rrdtool's grid colours (`8F8F8F` at 75 %, `DE4F4F` at 60 %) at half that opacity.
+    fn default() -> Self {
+        Grid { minor: "8F8F8F60".into(), major: "DE4F4F4D".into() }
+    }
+}
+
+impl Grid {
+    fn args(&self) -> Result<[String; 6], GraphError> {
+        for (what, value) in [("minor grid colour", &self.minor), ("major grid colour", &self.major)] {
+            if !matches!(value.len(), 6 | 8) || !value.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(GraphError::Text { what, value: value.clone() });
+            }
+        }
+        Ok([
+            "--grid-dash".into(),
+            "1:0".into(),
+            "--color".into(),
+            format!("GRID#{}", self.minor),
+            "--color".into(),
+            format!("MGRID#{}", self.major),
+        ])
+    }
 }
 
 impl Graph {
@@ -319,6 +371,7 @@ impl Graph {
             order: Vec::new(),
             scale: None,
             base: None,
+            grid: Grid::default(),
         }
     }
 
@@ -359,7 +412,7 @@ impl Graph {
         let mut out = self.options()?;
         out.push("--imgformat".into());
         out.push(self.format.rrdtool_name().into());
-        out.extend(GRID_STYLE.iter().map(|&a| a.to_owned()));
+        out.extend(self.grid.args()?);
         if !self.title.is_empty() {
             out.push("--title".into());
             out.push(self.title.clone());
@@ -464,12 +517,6 @@ impl Graph {
         }
     }
 }
-
-/// The grid: solid lines at half of rrdtool's default opacity, instead of its dotted
-/// lines (one pixel on, one off) at full opacity. On the page both look as light, but
-/// cairo strokes every dash of every grid line on its own: dotted grid lines take about a
-/// fifth of the time rrdtool needs to draw a graph, solid ones almost nothing.
-pub const GRID_STYLE: [&str; 6] = ["--grid-dash", "1:0", "--color", "GRID#8F8F8F60", "--color", "MGRID#DE4F4F4D"];
 
 fn text(what: &'static str, value: &str) -> Result<(), GraphError> {
     if value.chars().any(char::is_control) {

@@ -87,6 +87,7 @@ pub fn build(
     graph.width = view.width;
     graph.height = view.height;
     graph.daemon = daemon.map(str::to_owned);
+    graph.grid = super::web_grid();
     let mut files: Vec<PathBuf> = graph.series.iter().flat_map(|s| s.sources.iter().map(|s| s.file.clone())).collect();
     if let Kind::Stack { total: Some(t), .. } = &graph.kind {
         files.extend(t.sources.iter().map(|s| s.file.clone()));

@@ -40,7 +40,7 @@ use axum::routing::get;
 
 use crate::flush::Flusher;
 use crate::graph::style::GraphConfig;
-use crate::graph::{Format, GraphError, Kind};
+use crate::graph::{Format, GraphError, Grid, Kind};
 use crate::index::{Index, IndexError, Refresher, Snapshot};
 use crate::rrdtool::{Pool, PoolConfig, RrdtoolError};
 use cache::{Freshness, RenderCache, Rendered};
@@ -323,7 +323,14 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-/// The rrdtool options that give every graph the interface's look (before the graph's own).
+/// The interface's grid: light grey lines, drawn solid at half opacity (as much ink as
+/// dotted lines at full opacity; see [`Grid`]).
+pub fn web_grid() -> Grid {
+    Grid { minor: "E6E8EB80".into(), major: "C9CED480".into() }
+}
+
+/// The rrdtool options that give every graph the interface's look (before the graph's own;
+/// the grid's colours are the graph's, [`web_grid`]).
 pub fn style_options(spark: bool) -> Vec<String> {
     let mut o: Vec<String> = [
         "--border",
@@ -336,10 +343,6 @@ pub fn style_options(spark: bool) -> Vec<String> {
         "SHADEA#FFFFFF",
         "--color",
         "SHADEB#FFFFFF",
-        "--color",
-        "GRID#E6E8EB",
-        "--color",
-        "MGRID#C9CED4",
         "--color",
         "FONT#2B3137",
         "--color",
