@@ -28,17 +28,35 @@ fn main() {
 fn compile(library: &PathBuf) -> Result<(), String> {
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let target = env::var("TARGET").map_err(|e| format!("TARGET: {e}"))?;
-    let output = Command::new(&rustc)
+    let mut command = Command::new(&rustc);
+    command
         .args(["--crate-type", "cdylib", "--crate-name", "collectd_view_png_encoding", "--edition", "2024"])
         .args(["-C", "opt-level=2", "-C", "panic=abort", "-C", "strip=debuginfo", "--target", &target])
+        // dlsym and dlvsym (in libdl before glibc 2.34, in libc since), getenv.
+        .args(["-l", "dylib=dl", "-l", "dylib=c"]);
+    if env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("musl") {
+        // musl targets link statically by default, which a cdylib cannot.
+        command.args(["-C", "target-feature=-crt-static"]);
+    }
+    if let Some(linker) = env::var_os("RUSTC_LINKER") {
+        command.arg("-C").arg({
+            let mut flag = std::ffi::OsString::from("linker=");
+            flag.push(linker);
+            flag
+        });
+    }
+    let output = command
         .arg("-o")
         .arg(library)
         .arg(SOURCE)
         .output()
         .map_err(|e| format!("running {}: {e}", rustc.to_string_lossy()))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!("rustc {}: {}", output.status, String::from_utf8_lossy(&output.stderr).trim()))
+    if !output.status.success() {
+        return Err(format!("rustc {}: {}", output.status, String::from_utf8_lossy(&output.stderr).trim()));
+    }
+    // rustc may drop a crate type the target cannot build, and still succeed.
+    match fs::metadata(library) {
+        Ok(meta) if meta.len() > 0 => Ok(()),
+        _ => Err(format!("rustc wrote no library: {}", String::from_utf8_lossy(&output.stderr).trim())),
     }
 }

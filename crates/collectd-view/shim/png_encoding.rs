@@ -10,9 +10,9 @@
 //! then calls libpng's own `png_write_info`. Image content is unchanged; only the
 //! compression of the file differs.
 //!
-//! Built by `build.rs` with the same rustc as the crate, `no_std`, so it needs nothing
-//! but the C library's `dlsym` and `getenv`. If libpng is not in the process, or a
-//! symbol is missing, it does nothing beyond forwarding the call.
+//! Built by `build.rs` with the same rustc as the crate, `no_std`, linked to the C
+//! library and libdl for `dlsym`, `dlvsym` and `getenv` (libdl is where glibc kept
+//! `dlsym` before 2.34). If a libpng setter is missing, that setting is skipped.
 
 #![no_std]
 
@@ -20,6 +20,7 @@ use core::ffi::{c_char, c_int, c_void};
 
 unsafe extern "C" {
     fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
+    fn dlvsym(handle: *mut c_void, symbol: *const c_char, version: *const c_char) -> *mut c_void;
     fn getenv(name: *const c_char) -> *const c_char;
 }
 
@@ -52,6 +53,20 @@ unsafe fn level_from_environment() -> c_int {
     }
 }
 
+/// libpng 1.6's definition of `name` after this library: its versioned symbol first, so
+/// that a process with two libpngs loaded still gets 1.6's; any definition otherwise.
+///
+/// # Safety
+///
+/// `name` must be NUL-terminated.
+unsafe fn libpng(name: &core::ffi::CStr) -> *mut c_void {
+    // SAFETY: both take NUL-terminated strings and only look symbols up.
+    unsafe {
+        let versioned = dlvsym(RTLD_NEXT, name.as_ptr(), c"PNG16_0".as_ptr());
+        if versioned.is_null() { dlsym(RTLD_NEXT, name.as_ptr()) } else { versioned }
+    }
+}
+
 /// libpng's `png_write_info`, preceded by the filter and level settings.
 ///
 /// # Safety
@@ -60,19 +75,21 @@ unsafe fn level_from_environment() -> c_int {
 /// unchanged to libpng's functions of the same contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn png_write_info(png: *mut c_void, info: *const c_void) {
-    // SAFETY: dlsym with RTLD_NEXT and NUL-terminated names is always safe to call; each
-    // non-NULL result is libpng's function of the signature declared above (libpng's
-    // API, unchanged since 1.0), called with the pointers cairo gave us.
+    // SAFETY: each non-NULL result is libpng's function of the signature declared above
+    // (libpng's API, unchanged since 1.0), called with the pointers cairo gave us.
     unsafe {
-        let set_filter = dlsym(RTLD_NEXT, c"png_set_filter".as_ptr());
+        let set_filter = libpng(c"png_set_filter");
         if !set_filter.is_null() {
             core::mem::transmute::<*mut c_void, SetFilter>(set_filter)(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
         }
-        let set_level = dlsym(RTLD_NEXT, c"png_set_compression_level".as_ptr());
+        let set_level = libpng(c"png_set_compression_level");
         if !set_level.is_null() {
             core::mem::transmute::<*mut c_void, SetCompressionLevel>(set_level)(png, level_from_environment());
         }
-        let write_info = dlsym(RTLD_NEXT, c"png_write_info".as_ptr());
+        // Without libpng's own png_write_info there is nothing to forward to: the caller
+        // then gets libpng's error that the header was never written. Only a caller
+        // linked to libpng calls this function, so libpng is always there.
+        let write_info = libpng(c"png_write_info");
         if !write_info.is_null() {
             core::mem::transmute::<*mut c_void, WriteInfo>(write_info)(png, info);
         }

@@ -139,40 +139,45 @@ fn main() -> Result<()> {
 /// index cannot read itself, from `rrdtool info` (as the web interface does).
 fn ls(data_dir: &Path, rrdtool: &str) -> Result<()> {
     let index = Arc::new(Index::open(data_dir)?);
-    let info = InfoFallback::new(rrdtool);
-    let lookup = collectd_view::ds_lookup_with(&index, || info.pool());
+    // Only `rrdtool info` runs here: no PNG shim to install.
+    let rrdtool = LazyPool::new(PoolConfig {
+        program: rrdtool.into(),
+        workers: 1,
+        png_zlib_level: None,
+        ..PoolConfig::default()
+    });
+    let lookup = collectd_view::ds_lookup_with(&index, || rrdtool.get().ok());
     print!("{}", select::tree::render(&index.snapshot(), &lookup));
+    if let Some(Err(e)) = rrdtool.started() {
+        eprintln!("collectd-view: {e}; data sources of unreadable headers are not shown");
+    }
     Ok(())
 }
 
-/// An rrdtool for `rrdtool info` on the headers the index cannot read, started the first
-/// time one needs it: the command-line tools then run without rrdtool otherwise.
-struct InfoFallback {
-    program: String,
-    pool: OnceLock<Option<Pool>>,
+/// The command-line tools' rrdtool: one pool, started the first time something needs
+/// rrdtool (`rrdtool info` for a header the index cannot read, ordering a stack, rendering),
+/// so that printing commands and listing files work without rrdtool.
+struct LazyPool {
+    config: PoolConfig,
+    pool: OnceLock<Result<Pool, String>>,
 }
 
-impl InfoFallback {
-    fn new(program: &str) -> Self {
-        InfoFallback { program: program.to_owned(), pool: OnceLock::new() }
+impl LazyPool {
+    fn new(config: PoolConfig) -> Self {
+        LazyPool { config, pool: OnceLock::new() }
     }
 
-    fn pool(&self) -> Option<&Pool> {
+    /// The pool, started now if it was not; why it could not start otherwise.
+    fn get(&self) -> Result<&Pool, &str> {
         self.pool
-            .get_or_init(|| {
-                match Pool::new(PoolConfig {
-                    program: self.program.clone().into(),
-                    workers: 1,
-                    ..PoolConfig::default()
-                }) {
-                    Ok(pool) => Some(pool),
-                    Err(e) => {
-                        eprintln!("collectd-view: {e}; data sources of unreadable headers are not shown");
-                        None
-                    }
-                }
-            })
+            .get_or_init(|| Pool::new(self.config.clone()).map_err(|e| e.to_string()))
             .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// What starting the pool gave, if it was started.
+    fn started(&self) -> Option<Result<&Pool, &str>> {
+        self.pool.get().map(|r| r.as_ref().map_err(String::as_str))
     }
 }
 
@@ -206,27 +211,20 @@ fn graph(a: GraphArgs) -> Result<()> {
         config: Some(config),
     };
     let index = Arc::new(Index::open(&a.data_dir)?);
-    let info = InfoFallback::new(&a.rrdtool);
-    let lookup = collectd_view::ds_lookup_with(&index, || info.pool());
+    let rrdtool = LazyPool::new(PoolConfig {
+        program: a.rrdtool.clone().into(),
+        workers: 1,
+        timeout: Duration::from_secs(a.timeout),
+        daemon: options.daemon.clone(),
+        ..PoolConfig::default()
+    });
+    let lookup = collectd_view::ds_lookup_with(&index, || rrdtool.get().ok());
     let mut graphs = select::plan(&index.snapshot(), &request, &options, &lookup)?;
-    let mut pool = None;
-    let mut pool = |timeout: u64, program: &str| -> Result<Pool> {
-        if pool.is_none() {
-            pool = Some(Pool::new(PoolConfig {
-                program: program.into(),
-                workers: 1,
-                timeout: Duration::from_secs(timeout),
-                ..PoolConfig::default()
-            })?);
-        }
-        Ok(pool.clone().expect("just set"))
-    };
+    let pool = || rrdtool.get().map_err(|e| anyhow::anyhow!("{e}"));
     if a.stack_order == "value" {
         for g in &mut graphs {
             if matches!(g.kind, Kind::Stack { .. }) && g.series.len() > 1 && g.order.is_empty() {
-                pool(a.timeout, &a.rrdtool)?
-                    .order_stack_by_value(g)
-                    .with_context(|| format!("reading the averages of {:?}", g.title))?;
+                pool()?.order_stack_by_value(g).with_context(|| format!("reading the averages of {:?}", g.title))?;
             }
         }
     }
@@ -242,7 +240,7 @@ fn graph(a: GraphArgs) -> Result<()> {
         }
     }
     if a.output.is_some() {
-        let pool = pool(a.timeout, &a.rrdtool)?;
+        let pool = pool()?;
         for (g, out) in graphs.iter().zip(&outputs) {
             let image = pool.render(g).with_context(|| format!("rendering {:?}", g.title))?;
             if out == "-" {

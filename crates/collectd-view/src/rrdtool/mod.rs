@@ -27,7 +27,7 @@ pub mod xport;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::{BufReader, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -114,10 +114,16 @@ pub struct PoolConfig {
     /// rrdcached address used by [`Pool::info`] (`--daemon`); graphs carry their own.
     pub daemon: Option<String>,
     /// `Some(level)` (default 3): workers write PNG rows without filters, deflated at this
-    /// zlib level (0-9), through a library preloaded into them; the pixels are the same,
-    /// the files about as large, the encoding far cheaper. `None`: libpng's defaults
-    /// (every filter tried, level 6), as a plain `rrdtool graph` writes them.
+    /// zlib level (0-9), through a library preloaded into them; the pixels are the same
+    /// and the encoding far cheaper (at level 3 the files are about as large as libpng's
+    /// default makes them; at 0 they are not compressed at all). `None`: libpng's
+    /// defaults (every filter tried, level 6), as a plain `rrdtool graph` writes them.
     pub png_zlib_level: Option<u8>,
+    /// Where the shim of [`PoolConfig::png_zlib_level`] is written, in a private
+    /// directory of its own; `None` (default): the system's temporary directory. The
+    /// dynamic loader refuses libraries on a `noexec` file system: the pool then notices
+    /// and runs plain rrdtool.
+    pub png_shim_dir: Option<PathBuf>,
 }
 
 impl Default for PoolConfig {
@@ -129,6 +135,7 @@ impl Default for PoolConfig {
             max_commands_per_worker: 10_000,
             daemon: None,
             png_zlib_level: Some(3),
+            png_shim_dir: None,
         }
     }
 }
@@ -345,7 +352,10 @@ struct Slots {
 
 struct Inner {
     config: PoolConfig,
-    png_shim: Option<PngShim>,
+    /// The PNG shim workers preload; `None` once it proved unusable.
+    png_shim: Mutex<Option<PngShim>>,
+    /// Whether a worker has been checked for having loaded the shim.
+    png_shim_checked: AtomicBool,
     slots: Mutex<Slots>,
     freed: Condvar,
     watchdog: Arc<Watchdog>,
@@ -384,7 +394,9 @@ impl Pool {
     pub fn new(config: PoolConfig) -> Result<Pool, RrdtoolError> {
         let config = PoolConfig { workers: config.workers.max(1), ..config };
         // Best effort: without the shim, workers are plain rrdtool.
-        let png_shim = config.png_zlib_level.and_then(|level| PngShim::install(level).ok().flatten());
+        let png_shim = config
+            .png_zlib_level
+            .and_then(|level| PngShim::install(level, config.png_shim_dir.as_deref()).ok().flatten());
         let first = Worker::spawn(&config, png_shim.as_ref())?;
         let watchdog = Arc::new(Watchdog::default());
         let w2 = watchdog.clone();
@@ -395,7 +407,8 @@ impl Pool {
         Ok(Pool {
             inner: Arc::new(Inner {
                 config,
-                png_shim,
+                png_shim: Mutex::new(png_shim),
+                png_shim_checked: AtomicBool::new(false),
                 slots: Mutex::new(Slots { idle: vec![first], live: 1 }),
                 freed: Condvar::new(),
                 watchdog,
@@ -404,14 +417,43 @@ impl Pool {
         })
     }
 
+    /// Keeps the PNG shim only if `worker`, which has just answered its first command,
+    /// really loaded it: the dynamic loader refuses a library on a `noexec` file system
+    /// and says so only on stderr. Checked once per pool; after a refusal, workers start
+    /// without the shim (this one keeps running as plain rrdtool).
+    fn check_png_shim(&self, worker: &Worker) {
+        if self.inner.png_shim_checked.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let pid = worker.child.lock().unwrap_or_else(|e| e.into_inner()).id();
+        let mut shim = self.inner.png_shim.lock().unwrap_or_else(|e| e.into_inner());
+        if shim.as_ref().is_some_and(|s| !s.loaded_in(pid)) {
+            *shim = None;
+            // The loader's complaint is not news for the errors this worker may report.
+            worker.stderr.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        }
+    }
+
+    /// The shim for a worker about to start: the installed one while it is intact, else a
+    /// fresh copy (or none).
+    fn png_shim_for_spawn(&self) -> std::sync::MutexGuard<'_, Option<PngShim>> {
+        let mut shim = self.inner.png_shim.lock().unwrap_or_else(|e| e.into_inner());
+        if shim.as_ref().is_some_and(|current| !current.intact()) {
+            *shim = shim.take().and_then(|old| old.replace().ok().flatten());
+        }
+        shim
+    }
+
     /// The configuration.
     pub fn config(&self) -> &PoolConfig {
         &self.inner.config
     }
 
-    /// True when the workers preload the PNG encoding shim ([`PoolConfig::png_zlib_level`]).
+    /// True when the workers preload the PNG encoding shim ([`PoolConfig::png_zlib_level`]):
+    /// it was asked for, built and installed, and no worker refused it (the first worker
+    /// to answer a command is checked).
     pub fn png_shim_loaded(&self) -> bool {
-        self.inner.png_shim.is_some()
+        self.inner.png_shim.lock().unwrap_or_else(|e| e.into_inner()).is_some()
     }
 
     /// How many worker processes have been started so far (replacements included).
@@ -465,7 +507,8 @@ impl Pool {
             if slots.live < inner.config.workers {
                 slots.live += 1;
                 drop(slots);
-                return match Worker::spawn(&inner.config, inner.png_shim.as_ref()) {
+                let spawned = Worker::spawn(&inner.config, self.png_shim_for_spawn().as_ref());
+                return match spawned {
                     Ok(w) => {
                         inner.spawned.fetch_add(1, Ordering::Relaxed);
                         Ok(w)
@@ -529,6 +572,9 @@ impl Pool {
             },
         };
         self.inner.watchdog.disarm(id);
+        if first_use && matches!(outcome, Attempt::Done(_)) {
+            self.check_png_shim(w);
+        }
         outcome
     }
 

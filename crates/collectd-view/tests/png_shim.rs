@@ -1,0 +1,165 @@
+//! The rrdtool workers' PNG shim: `graph -o` writes other bytes than a plain
+//! `rrdtool graph` (the shim is at work); when the temporary directory is mounted
+//! `noexec`, so that the dynamic loader refuses the shim, the pool notices and writes
+//! exactly the plain bytes; a shim removed behind the pool's back (a tmp cleaner) is
+//! written again before the next worker starts.
+//!
+//! The `noexec` cases mount a small tmpfs, which needs root (CI runs as root); elsewhere
+//! they are skipped with a message.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use collectd_view::graph::Graph;
+use collectd_view::index::Index;
+use collectd_view::rrdtool::{Pool, PoolConfig};
+use collectd_view::select::{self, GraphOptions, Request};
+
+/// A tmpfs mounted `noexec`, unmounted on drop.
+struct NoexecMount(PathBuf);
+
+impl NoexecMount {
+    fn new(at: &Path) -> Option<NoexecMount> {
+        let status = Command::new("mount").args(["-t", "tmpfs", "-o", "noexec,size=4m", "tmpfs"]).arg(at).output();
+        match status {
+            Ok(out) if out.status.success() => Some(NoexecMount(at.to_owned())),
+            Ok(out) => {
+                eprintln!("skipped the noexec case: mount failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+                None
+            }
+            Err(e) => {
+                eprintln!("skipped the noexec case: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for NoexecMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn cli(args: &[&str], tmpdir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_collectd-view")).args(args).env("TMPDIR", tmpdir).output().unwrap()
+}
+
+#[test]
+fn graph_images_use_the_shim_unless_the_loader_refuses_it() {
+    if !support::require_rrdtool() {
+        return;
+    }
+    let d = support::DataDir::build();
+    let work = tempfile::tempdir().unwrap();
+    let (start, end) = ((d.t0 + 20 * d.step as i64).to_string(), (d.t0 + 200 * d.step as i64).to_string());
+    let dir = d.dir.path().to_str().unwrap();
+    let graph = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["graph", "--data-dir", dir, "--host", "h1", "--category", "coin_stats", "--stat", "flips"];
+        args.extend(["--start", &start, "--end", &end, "--width", "400", "--height", "150"]);
+        args.extend(extra);
+        args.into_iter().map(str::to_owned).collect()
+    };
+    let run = |extra: &[&str], tmpdir: &Path| {
+        let args = graph(extra);
+        let out = cli(&args.iter().map(String::as_str).collect::<Vec<_>>(), tmpdir);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out
+    };
+
+    // The plain image: the printed command, run by a plain rrdtool in a shell.
+    let plain_png = work.path().join("plain.png");
+    let printed = String::from_utf8(run(&["--print-command"], work.path()).stdout).unwrap();
+    let command = printed.trim().replacen("rrdtool graph -", &format!("rrdtool graph {}", plain_png.display()), 1);
+    let sh = Command::new("sh").arg("-c").arg(&command).output().unwrap();
+    assert!(sh.status.success(), "{command}: {}", String::from_utf8_lossy(&sh.stderr));
+    let plain = std::fs::read(&plain_png).unwrap();
+
+    let shimmed_png = work.path().join("shimmed.png");
+    run(&["-o", shimmed_png.to_str().unwrap()], work.path());
+    let shimmed = std::fs::read(&shimmed_png).unwrap();
+    assert_ne!(shimmed, plain, "the shim did not change the encoding");
+
+    let noexec_dir = work.path().join("noexec");
+    std::fs::create_dir(&noexec_dir).unwrap();
+    let Some(_mount) = NoexecMount::new(&noexec_dir) else { return };
+    let refused_png = work.path().join("refused.png");
+    let out = run(&["-o", refused_png.to_str().unwrap()], &noexec_dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("ld.so") && !stderr.contains("preload"), "{stderr}");
+    assert_eq!(std::fs::read(&refused_png).unwrap(), plain, "a refused shim must leave plain rrdtool");
+}
+
+/// A graph of the test data over a fixed range, so every pool draws the same image.
+fn fixed_graph(d: &support::DataDir) -> Graph {
+    let index = Arc::new(Index::open(d.dir.path()).unwrap());
+    let request = Request {
+        hosts: vec!["h1".into()],
+        categories: vec!["coin_stats".into()],
+        stats: vec!["flips".into()],
+        ..Request::default()
+    };
+    let step = d.step as i64;
+    let options = GraphOptions {
+        start: (d.t0 + 20 * step).to_string(),
+        end: (d.t0 + 200 * step).to_string(),
+        width: 400,
+        height: 150,
+        ..GraphOptions::default()
+    };
+    let lookup = collectd_view::ds_lookup(&index, None);
+    select::plan(&index.snapshot(), &request, &options, &lookup).unwrap().remove(0)
+}
+
+fn shim_dirs(parent: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(parent)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("collectd-view-png-"))
+        .collect()
+}
+
+#[test]
+fn the_pool_notices_a_refused_shim_and_rewrites_a_removed_one() {
+    if !support::require_rrdtool() {
+        return;
+    }
+    let d = support::DataDir::build();
+    let graph = fixed_graph(&d);
+    let plain_pool = Pool::new(PoolConfig { png_zlib_level: None, ..PoolConfig::default() }).unwrap();
+    let plain = plain_pool.render(&graph).unwrap().data;
+    assert!(!plain_pool.png_shim_loaded());
+
+    // Removed behind the pool's back: every command on a fresh worker, so the next one
+    // needs the library again.
+    let shim_parent = tempfile::tempdir().unwrap();
+    let config = PoolConfig {
+        png_shim_dir: Some(shim_parent.path().to_owned()),
+        max_commands_per_worker: 1,
+        workers: 1,
+        ..PoolConfig::default()
+    };
+    let pool = Pool::new(config.clone()).unwrap();
+    assert_ne!(pool.render(&graph).unwrap().data, plain, "the shim is at work");
+    assert!(pool.png_shim_loaded());
+    let [first] = &shim_dirs(shim_parent.path())[..] else { panic!("one shim directory") };
+    std::fs::remove_dir_all(first).unwrap();
+    std::fs::create_dir(first).unwrap(); // what somebody else could put in its place
+    std::fs::write(first.join("png_encoding.so"), b"not the shim").unwrap();
+    assert_ne!(pool.render(&graph).unwrap().data, plain, "a fresh copy of the shim is at work");
+    assert!(pool.png_shim_loaded());
+    assert_eq!(shim_dirs(shim_parent.path()).len(), 2, "a new directory beside the replaced one");
+    assert!(pool.spawned() >= 2);
+
+    // Refused by the loader.
+    let noexec_dir = tempfile::tempdir().unwrap();
+    let Some(_mount) = NoexecMount::new(noexec_dir.path()) else { return };
+    let pool = Pool::new(PoolConfig { png_shim_dir: Some(noexec_dir.path().to_owned()), ..config }).unwrap();
+    assert!(pool.png_shim_loaded(), "installed; not yet known to be refused");
+    assert_eq!(pool.render(&graph).unwrap().data, plain);
+    assert!(!pool.png_shim_loaded(), "the first worker's refusal was noticed");
+    assert_eq!(pool.render(&graph).unwrap().data, plain);
+}
