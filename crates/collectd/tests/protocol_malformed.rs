@@ -3,8 +3,8 @@
 //! the receiver's rules about state and security between parts (protocol.md §3).
 
 use collectd::protocol::{
-    AuthFile, CdTime, Credentials, Datagram, DropReason, Notice, NoticeKind, ParseError, ParseErrorKind, Protection,
-    ReceiveSecurity, SecurityLevel, Value, ValueList, encrypt_with_iv, parse, part, sign,
+    AuthFile, CdTime, Credentials, Datagram, DropReason, Event, Notice, NoticeKind, ParseError, ParseErrorKind,
+    Protection, ReceiveSecurity, SecurityLevel, Value, ValueList, encrypt_with_iv, parse, parse_each, part, sign,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -792,5 +792,42 @@ fn plain_parts_after_an_encrypted_part() {
     assert_eq!(
         at_sign.notices,
         vec![Notice { offset: plain_at, kind: NoticeKind::UnprotectedPartsIgnored { level: SecurityLevel::Sign } }]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The streaming parser's order
+// ---------------------------------------------------------------------------------------
+
+/// `parse_each` reports records, notices and errors in the order of the datagram's
+/// parts (which `parse`, collecting them into three lists, cannot show).
+#[test]
+fn streaming_events_come_in_datagram_order() {
+    let mut p = Packet::default();
+    p.value_list("a", 1.0);
+    let unknown = p.push(raw(0x7777, b"?"));
+    p.push(string(part::HOST, b"b"));
+    p.push(gauge(2.0));
+    p.push(number(part::TIME_HR, 0)); // the next value list has no time: dropped
+    let dropped = p.push(gauge(3.0));
+    let truncated = p.push(header(part::HOST, 40));
+    let mut events = Vec::new();
+    parse_each(p.bytes(), &none(), |event| {
+        events.push(match event {
+            Event::Values(vl) => format!("values {}", String::from_utf8_lossy(vl.host)),
+            Event::Notification(_) => "notification".to_owned(),
+            Event::Notice(notice) => format!("notice at {}", notice.offset),
+            Event::Error(error) => format!("error at {}", error.offset),
+        })
+    });
+    assert_eq!(
+        events,
+        [
+            "values a".to_owned(),
+            format!("notice at {unknown}"),
+            "values b".to_owned(),
+            format!("notice at {dropped}"),
+            format!("error at {truncated}"),
+        ]
     );
 }

@@ -652,10 +652,13 @@ pub enum Event<'r> {
 /// Parses a datagram as a collectd receiver with the given security settings would,
 /// calling `visit` for every record, error and notice, in order.
 ///
-/// This is the parser itself; [`parse`] collects what it reports. Records borrow the
-/// datagram (records of an encrypted part borrow its decrypted payload, which lives
-/// until `visit` returns); names are raw bytes, as collectd sees them. Nothing is
-/// allocated for a plain or signed datagram. Never panics.
+/// This is the parser itself; [`parse`] collects what it reports. An event is valid
+/// for the call of `visit` that receives it (records of an encrypted part borrow its
+/// decrypted payload, which the parser drops afterwards): keep what you need with
+/// [`RawValueList::to_value_list`] and `into_owned`, or copy the bytes. Names are raw
+/// bytes, as collectd sees them. Nothing is allocated for a plain or correctly signed
+/// datagram (errors naming a user carry the name as a `String`; an encrypted part is
+/// decrypted into a buffer of its own). Never panics.
 ///
 /// ```
 /// use collectd::protocol::{CdTime, Event, PacketWriter, ReceiveSecurity, Value, ValueList, WriterOptions};
@@ -788,8 +791,11 @@ trait Output<'b> {
         username: Option<&Self::Name>,
     );
 
-    /// An error or a notice.
-    fn event(&mut self, event: Event<'b>);
+    /// An error: it ended the datagram or the payload it is in.
+    fn error(&mut self, error: ParseError);
+
+    /// Something skipped or accepted with a remark.
+    fn notice(&mut self, notice: Notice);
 
     /// Parses the decrypted payload of an encryption part, whose bytes live only as long
     /// as this call: `parser.parse_payload` with an output that fits that lifetime.
@@ -874,8 +880,12 @@ impl<'b, F: FnMut(Event<'_>)> Output<'b> for Streamer<'_, F> {
         }));
     }
 
-    fn event(&mut self, event: Event<'b>) {
-        (self.0)(event);
+    fn error(&mut self, error: ParseError) {
+        (self.0)(Event::Error(error));
+    }
+
+    fn notice(&mut self, notice: Notice) {
+        (self.0)(Event::Notice(notice));
     }
 
     fn decrypted(
@@ -951,14 +961,12 @@ impl<'b> Output<'b> for Collector<'b> {
         });
     }
 
-    fn event(&mut self, event: Event<'b>) {
-        match event {
-            Event::Error(error) => self.0.errors.push(error),
-            Event::Notice(notice) => self.0.notices.push(notice),
-            Event::Values(_) | Event::Notification(_) => {
-                unreachable!("records come through value_list and notification")
-            }
-        }
+    fn error(&mut self, error: ParseError) {
+        self.0.errors.push(error);
+    }
+
+    fn notice(&mut self, notice: Notice) {
+        self.0.notices.push(notice);
     }
 
     fn decrypted(
@@ -1295,11 +1303,11 @@ fn dispatch_notification<'b, O: Output<'b>>(
 }
 
 fn error<'b>(out: &mut impl Output<'b>, offset: usize, kind: ParseErrorKind) {
-    out.event(Event::Error(ParseError { offset, kind }));
+    out.error(ParseError { offset, kind });
 }
 
 fn notice<'b>(out: &mut impl Output<'b>, offset: usize, kind: NoticeKind) {
-    out.event(Event::Notice(Notice { offset, kind }));
+    out.notice(Notice { offset, kind });
 }
 
 impl Parser<'_, '_> {
