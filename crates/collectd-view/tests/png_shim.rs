@@ -44,6 +44,35 @@ impl Drop for NoexecMount {
     }
 }
 
+/// How a PNG was compressed: the zlib header's level class (0 fastest, 1 fast, 2 default,
+/// 3 best) and the filter type of every row.
+fn png_compression(data: &[u8]) -> (u8, Vec<u8>) {
+    assert_eq!(&data[..8], b"\x89PNG\r\n\x1a\n");
+    let (mut at, mut idat, mut header) = (8, Vec::new(), None);
+    while at + 8 <= data.len() {
+        let length = u32::from_be_bytes(data[at..at + 4].try_into().unwrap()) as usize;
+        let (kind, body) = (&data[at + 4..at + 8], &data[at + 8..at + 8 + length]);
+        match kind {
+            b"IHDR" => header = Some((u32::from_be_bytes(body[..4].try_into().unwrap()), body[8], body[9])),
+            b"IDAT" => idat.extend_from_slice(body),
+            _ => {}
+        }
+        at += 12 + length;
+    }
+    let (width, bit_depth, color_type) = header.expect("an IHDR chunk");
+    let channels = match color_type {
+        0 | 3 => 1,
+        4 => 2,
+        2 => 3,
+        6 => 4,
+        other => panic!("colour type {other}"),
+    };
+    let row = 1 + (width as usize * channels * bit_depth as usize).div_ceil(8);
+    let raw = miniz_oxide::inflate::decompress_to_vec_zlib(&idat).expect("a zlib stream");
+    assert_eq!(raw.len() % row, 0);
+    (idat[1] >> 6, raw.chunks(row).map(|r| r[0]).collect())
+}
+
 fn cli(args: &[&str], tmpdir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_collectd-view")).args(args).env("TMPDIR", tmpdir).output().unwrap()
 }
@@ -82,6 +111,14 @@ fn graph_images_use_the_shim_unless_the_loader_refuses_it() {
     run(&["-o", shimmed_png.to_str().unwrap()], work.path());
     let shimmed = std::fs::read(&shimmed_png).unwrap();
     assert_ne!(shimmed, plain, "the shim did not change the encoding");
+    // Plain libpng: zlib's default level and its filter search (some rows filtered);
+    // through the shim: level 3 (zlib's "fast" class) and no row filtered.
+    let (plain_level, plain_filters) = png_compression(&plain);
+    assert_eq!(plain_level, 2);
+    assert!(plain_filters.iter().any(|&f| f != 0), "{plain_filters:?}");
+    let (level, filters) = png_compression(&shimmed);
+    assert_eq!(level, 1);
+    assert!(filters.iter().all(|&f| f == 0), "{filters:?}");
 
     let noexec_dir = work.path().join("noexec");
     std::fs::create_dir(&noexec_dir).unwrap();
