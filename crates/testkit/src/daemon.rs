@@ -321,8 +321,8 @@ impl CollectdBuilder {
     /// updates of files under `data_dir` (`DataDir`, which that rrdcached must accept,
     /// e.g. [`Rrdcached::base_dir`](crate::Rrdcached::base_dir)).
     ///
-    /// The block also has `CreateFiles true`, `CreateFilesAsync false` and
-    /// `CollectStatistics false`. collectd 5.12 then creates a missing file itself, on
+    /// The block also has `CreateFiles true`, `CreateFilesAsync false`, `HeartBeat 60`
+    /// (a test stalled for a second leaves no unknown step) and `CollectStatistics false`. collectd 5.12 then creates a missing file itself, on
     /// disk, with the rrdtool plugin's parameters, and sends every value as an update to
     /// the daemon, which keeps it until it writes the file.
     ///
@@ -466,6 +466,8 @@ impl CollectdBuilder {
             line!("  DataDir {}", quote_path(data_dir));
             line!("  CreateFiles true");
             line!("  CreateFilesAsync false");
+            // A test that stalls for a second or two must not leave unknown steps.
+            line!("  HeartBeat 60");
             line!("  CollectStatistics false");
             line!("</Plugin>");
         }
@@ -962,7 +964,7 @@ mod tests {
         assert!(c.contains("\nLoadPlugin rrdcached\n"), "{c}");
         assert!(c.contains(
             "<Plugin rrdcached>\n  DaemonAddress \"unix:/t/rrdcached.sock\"\n  DataDir \"/t/data\"\n  \
-             CreateFiles true\n  CreateFilesAsync false\n  CollectStatistics false\n</Plugin>\n"
+             CreateFiles true\n  CreateFilesAsync false\n  HeartBeat 60\n  CollectStatistics false\n</Plugin>\n"
         ));
         let c = Collectd::builder().rrdcached("[::1]:42217", "/t").render(Path::new("/d"), None);
         assert!(c.contains("DaemonAddress \"[::1]:42217\""));
