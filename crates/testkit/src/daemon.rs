@@ -6,7 +6,7 @@ use std::fs::{self, File};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,7 @@ use crate::csv::{CsvRow, read_series};
 use crate::error::{Error, ErrorKind};
 use crate::gate::{COLLECTD_PACKAGE, SKIP_ENV, TYPES_DB, find_collectd};
 use crate::ports::free_udp_port;
+use crate::process::Process;
 use crate::procnet::udp_port_holders;
 use crate::wait::{POLL, WaitOutcome, poll_until};
 
@@ -32,9 +33,6 @@ const AUTHFILE: &str = "authfile";
 /// parsed, and starts its receive thread in its init callback, so after this
 /// line datagrams sent to the listener are received (or queued by the kernel).
 const READY_LINE: &str = "Initialization complete, entering read-loop.";
-
-/// How long `stop` waits after SIGTERM before sending SIGKILL.
-const TERM_GRACE: Duration = Duration::from_secs(5);
 
 /// If set to `1`, the temporary directory of every [`Collectd`] is kept
 /// (and its path printed) instead of being deleted on drop.
@@ -575,7 +573,7 @@ impl CollectdBuilder {
                     String::new(),
                 )
             })?;
-        Ok(Collectd { child: Some(child), exit: None, dir, config, listen, hostname: self.hostname.clone() })
+        Ok(Collectd { process: Process::new(child), dir, config, listen, hostname: self.hostname.clone() })
     }
 }
 
@@ -587,8 +585,7 @@ impl CollectdBuilder {
 /// shows for failing tests. Set `TESTKIT_KEEP_DIR=1` to keep the directory.
 #[derive(Debug)]
 pub struct Collectd {
-    child: Option<Child>,
-    exit: Option<ExitStatus>,
+    process: Process,
     dir: TempDir,
     config: String,
     listen: Option<SocketAddr>,
@@ -696,20 +693,12 @@ impl Collectd {
 
     /// The process id, while the process has not been stopped.
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.process.pid()
     }
 
     /// True while collectd is running.
     pub fn is_running(&mut self) -> bool {
-        match self.child.as_mut().map(Child::try_wait) {
-            Some(Ok(None)) => true,
-            Some(Ok(Some(status))) => {
-                self.exit = Some(status);
-                self.child = None;
-                false
-            }
-            Some(Err(_)) | None => false,
-        }
+        self.process.is_running()
     }
 
     /// Waits until the log contains `needle`, returning the first line that
@@ -791,12 +780,11 @@ impl Collectd {
     ///
     /// [`ErrorKind::Io`] if waiting for the process fails.
     pub fn stop(&mut self) -> Result<ExitStatus, Error> {
-        if let Some(mut child) = self.child.take() {
-            let status =
-                stop_child(&mut child).map_err(|e| self.error(ErrorKind::Io, format!("stopping collectd: {e}")))?;
-            self.exit = Some(status);
+        match self.process.stop() {
+            Ok(Some(status)) => Ok(status),
+            Ok(None) => Err(self.error(ErrorKind::Io, "collectd exit status unknown".into())),
+            Err(e) => Err(self.error(ErrorKind::Io, format!("stopping collectd: {e}"))),
         }
-        self.exit.ok_or_else(|| self.error(ErrorKind::Io, "collectd exit status unknown".into()))
     }
 
     /// Stops the process, ignoring errors.
@@ -822,7 +810,7 @@ impl Collectd {
                 break log;
             }
             if !self.is_running() {
-                let status = self.exit.map_or_else(|| "unknown status".to_owned(), |s| s.to_string());
+                let status = self.process.exit_status().map_or_else(|| "unknown status".to_owned(), |s| s.to_string());
                 let msg = format!("collectd exited ({status}) before it was ready");
                 return Err((Error::new(ErrorKind::Exited, msg), false));
             }
@@ -861,33 +849,6 @@ impl Collectd {
 
 pub(crate) fn read_lossy(path: &Path) -> String {
     fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
-}
-
-/// SIGTERM via `kill(1)`, a grace period, then SIGKILL; always reaps.
-pub(crate) fn stop_child(child: &mut Child) -> io::Result<ExitStatus> {
-    if let Some(status) = child.try_wait()? {
-        return Ok(status);
-    }
-    let termed = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if termed {
-        let deadline = Instant::now() + TERM_GRACE;
-        while Instant::now() < deadline {
-            if let Some(status) = child.try_wait()? {
-                return Ok(status);
-            }
-            thread::sleep(POLL);
-        }
-    }
-    // SIGKILL; an error here means it already exited, which wait() reports.
-    let _ = child.kill();
-    child.wait()
 }
 
 impl Drop for Collectd {

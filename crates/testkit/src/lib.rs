@@ -80,6 +80,7 @@ mod daemon;
 mod error;
 mod gate;
 mod ports;
+mod process;
 mod procnet;
 mod rrd;
 mod rrdcached;

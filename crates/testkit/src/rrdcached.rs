@@ -28,15 +28,16 @@ use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use crate::daemon::{KEEP_ENV, read_lossy, stop_child};
+use crate::daemon::{KEEP_ENV, read_lossy};
 use crate::error::{Error, ErrorKind};
 use crate::gate::{RRDCACHED_PACKAGE, SKIP_ENV, find_rrdcached};
+use crate::process::Process;
 use crate::wait::POLL;
 
 /// File names inside the temporary directory.
@@ -82,8 +83,7 @@ const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// ```
 #[derive(Debug)]
 pub struct Rrdcached {
-    child: Option<Child>,
-    exit: Option<ExitStatus>,
+    process: Process,
     dir: TempDir,
     base_dir: PathBuf,
     socket: PathBuf,
@@ -165,7 +165,7 @@ impl Rrdcached {
             .stderr(stderr)
             .spawn()
             .map_err(|e| io_err(&format!("spawning {command}"), e))?;
-        let mut cached = Rrdcached { child: Some(child), exit: None, dir, base_dir, socket, command };
+        let mut cached = Rrdcached { process: Process::new(child), dir, base_dir, socket, command };
         if let Err(e) = cached.wait_ready() {
             cached.terminate();
             return Err(cached.error(e.kind(), e.message()));
@@ -180,7 +180,7 @@ impl Rrdcached {
                 return Ok(());
             }
             if !self.is_running() {
-                let status = self.exit.map_or_else(|| "unknown status".to_owned(), |s| s.to_string());
+                let status = self.process.exit_status().map_or_else(|| "unknown status".to_owned(), |s| s.to_string());
                 return Err(Error::new(ErrorKind::Exited, format!("rrdcached exited ({status}) before it was ready")));
             }
             if Instant::now() >= deadline {
@@ -227,20 +227,12 @@ impl Rrdcached {
 
     /// The process id, while the process has not been stopped.
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.process.pid()
     }
 
     /// True while rrdcached is running.
     pub fn is_running(&mut self) -> bool {
-        match self.child.as_mut().map(Child::try_wait) {
-            Some(Ok(None)) => true,
-            Some(Ok(Some(status))) => {
-                self.exit = Some(status);
-                self.child = None;
-                false
-            }
-            Some(Err(_)) | None => false,
-        }
+        self.process.is_running()
     }
 
     /// The updates rrdcached holds for `file` and has not written yet (its `PENDING`
@@ -295,11 +287,8 @@ impl Rrdcached {
     ///
     /// [`ErrorKind::Io`] if waiting for the process fails.
     pub fn stop(&mut self) -> Result<ExitStatus, Error> {
-        if let Some(mut child) = self.child.take() {
-            let status = stop_child(&mut child).map_err(|e| self.error(ErrorKind::Io, &format!("stopping: {e}")))?;
-            self.exit = Some(status);
-        }
-        self.exit.ok_or_else(|| self.error(ErrorKind::Io, "exit status unknown"))
+        let stopped = self.process.stop().map_err(|e| self.error(ErrorKind::Io, &format!("stopping: {e}")))?;
+        stopped.ok_or_else(|| self.error(ErrorKind::Io, "exit status unknown"))
     }
 
     /// Kills rrdcached at once with SIGKILL, as a crash would: pending updates are lost
@@ -309,13 +298,8 @@ impl Rrdcached {
     ///
     /// [`ErrorKind::Io`] if waiting for the process fails.
     pub fn kill(&mut self) -> Result<ExitStatus, Error> {
-        if let Some(mut child) = self.child.take() {
-            // An error here means it already exited, which wait() reports.
-            let _ = child.kill();
-            let status = child.wait().map_err(|e| self.error(ErrorKind::Io, &format!("killing: {e}")))?;
-            self.exit = Some(status);
-        }
-        self.exit.ok_or_else(|| self.error(ErrorKind::Io, "exit status unknown"))
+        let killed = self.process.kill().map_err(|e| self.error(ErrorKind::Io, &format!("killing: {e}")))?;
+        killed.ok_or_else(|| self.error(ErrorKind::Io, "exit status unknown"))
     }
 
     fn terminate(&mut self) {
