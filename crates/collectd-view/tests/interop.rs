@@ -162,55 +162,6 @@ fn renders_png_svg_and_pdf_of_the_asked_size() {
     }
 }
 
-/// Width, height and RGBA pixels of a PNG.
-fn png_pixels(data: &[u8]) -> (u32, u32, Vec<u8>) {
-    let mut decoder = png::Decoder::new(data);
-    decoder.set_transformations(png::Transformations::EXPAND);
-    let mut reader = decoder.read_info().unwrap();
-    let mut pixels = vec![0; reader.output_buffer_size()];
-    let frame = reader.next_frame(&mut pixels).unwrap();
-    pixels.truncate(frame.buffer_size());
-    (frame.width, frame.height, pixels)
-}
-
-/// The workers' PNG shim changes how rows are compressed, never what they show.
-#[test]
-fn png_shim_keeps_every_pixel() {
-    let Some((d, index)) = setup() else { return };
-    let shimmed = Pool::new(PoolConfig { png_zlib_level: Some(3), ..PoolConfig::default() }).unwrap();
-    let plain = Pool::new(PoolConfig { png_zlib_level: None, ..PoolConfig::default() }).unwrap();
-    assert!(shimmed.png_shim_loaded(), "the shim was built and installed");
-    assert!(!plain.png_shim_loaded());
-    // A fixed range, so both pools draw the same image.
-    let step = d.step as i64;
-    let opts = GraphOptions {
-        start: (d.t0 + 20 * step).to_string(),
-        end: (d.t0 + 200 * step).to_string(),
-        width: 600,
-        height: 200,
-        ..GraphOptions::default()
-    };
-    let mut graphs = plan(&index, &request(&["h1"], &["coin_stats"], &["flips"]), &opts);
-    graphs.extend(plan(&index, &request(&["h1"], &["coin_stats"], &[]), &opts));
-    graphs.extend(plan(&index, &plugin("h1", "load", "load"), &opts));
-    assert!(graphs.len() >= 3);
-    for graph in &graphs {
-        let (fast, slow) = (shimmed.render(graph).unwrap(), plain.render(graph).unwrap());
-        assert_ne!(fast.data, slow.data, "{}: the shim did not change the encoding", graph.title);
-        let (fast_pixels, slow_pixels) = (png_pixels(&fast.data), png_pixels(&slow.data));
-        assert_eq!((fast_pixels.0, fast_pixels.1), (fast.geometry.image_width, fast.geometry.image_height));
-        assert!(fast_pixels == slow_pixels, "{}: pixels differ", graph.title);
-        // Unfiltered rows at level 3 stay about as small as libpng's default search at 6.
-        assert!(
-            fast.data.len() < slow.data.len() * 2,
-            "{}: {} vs {} bytes",
-            graph.title,
-            fast.data.len(),
-            slow.data.len()
-        );
-    }
-}
-
 #[test]
 fn xport_returns_the_values_that_were_sent() {
     let Some((d, index)) = setup() else { return };

@@ -1,5 +1,5 @@
-//! The rrdtool workers' PNG shim: `graph -o` writes other bytes than a plain
-//! `rrdtool graph` (the shim is at work); when the temporary directory is mounted
+//! The rrdtool workers' PNG shim: the same pixels as plain rrdtool; `graph -o` writes
+//! other bytes than a plain `rrdtool graph` (the shim is at work); when the temporary directory is mounted
 //! `noexec`, so that the dynamic loader refuses the shim, the pool notices and writes
 //! exactly the plain bytes; a shim removed behind the pool's back (a tmp cleaner) is
 //! written again before the next worker starts.
@@ -16,7 +16,7 @@ use std::sync::Arc;
 use collectd_view::graph::Graph;
 use collectd_view::index::Index;
 use collectd_view::rrdtool::{Pool, PoolConfig};
-use collectd_view::select::{self, GraphOptions, Request};
+use collectd_view::select::{self, GraphOptions, PluginSelection, Request};
 
 /// A tmpfs mounted `noexec`, unmounted on drop.
 struct NoexecMount(PathBuf);
@@ -130,15 +130,10 @@ fn graph_images_use_the_shim_unless_the_loader_refuses_it() {
     assert_eq!(std::fs::read(&refused_png).unwrap(), plain, "a refused shim must leave plain rrdtool");
 }
 
-/// A graph of the test data over a fixed range, so every pool draws the same image.
-fn fixed_graph(d: &support::DataDir) -> Graph {
+/// Graphs of three kinds over a fixed range, so that every pool draws the same images:
+/// a stat with specifics, a category, and an ordinary plugin's type.
+fn fixed_graphs(d: &support::DataDir) -> Vec<Graph> {
     let index = Arc::new(Index::open(d.dir.path()).unwrap());
-    let request = Request {
-        hosts: vec!["h1".into()],
-        categories: vec!["coin_stats".into()],
-        stats: vec!["flips".into()],
-        ..Request::default()
-    };
     let step = d.step as i64;
     let options = GraphOptions {
         start: (d.t0 + 20 * step).to_string(),
@@ -148,7 +143,63 @@ fn fixed_graph(d: &support::DataDir) -> Graph {
         ..GraphOptions::default()
     };
     let lookup = collectd_view::ds_lookup(&index, None);
-    select::plan(&index.snapshot(), &request, &options, &lookup).unwrap().remove(0)
+    let h1 = || vec!["h1".to_owned()];
+    let requests = [
+        Request {
+            hosts: h1(),
+            categories: vec!["coin_stats".into()],
+            stats: vec!["flips".into()],
+            ..Request::default()
+        },
+        Request { hosts: h1(), categories: vec!["coin_stats".into()], ..Request::default() },
+        Request {
+            hosts: h1(),
+            plugins: vec![PluginSelection {
+                plugin: "load".into(),
+                type_: "load".into(),
+                ..PluginSelection::default()
+            }],
+            ..Request::default()
+        },
+    ];
+    requests.iter().flat_map(|r| select::plan(&index.snapshot(), r, &options, &lookup).unwrap()).collect()
+}
+
+/// Width, height and RGBA pixels of a PNG.
+fn png_pixels(data: &[u8]) -> (u32, u32, Vec<u8>) {
+    let mut decoder = png::Decoder::new(data);
+    decoder.set_transformations(png::Transformations::EXPAND);
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    pixels.truncate(frame.buffer_size());
+    (frame.width, frame.height, pixels)
+}
+
+/// The shim changes how rows are compressed, never what they show.
+#[test]
+fn the_shim_keeps_every_pixel() {
+    if !support::require_rrdtool() {
+        return;
+    }
+    let d = support::DataDir::build();
+    let shimmed = Pool::new(PoolConfig { png_zlib_level: Some(3), ..PoolConfig::default() }).unwrap();
+    let plain = Pool::new(PoolConfig { png_zlib_level: None, ..PoolConfig::default() }).unwrap();
+    assert!(shimmed.png_shim_loaded(), "the shim was built and installed");
+    assert!(!plain.png_shim_loaded());
+    let graphs = fixed_graphs(&d);
+    assert!(graphs.len() >= 3);
+    for graph in &graphs {
+        let (fast, slow) = (shimmed.render(graph).unwrap(), plain.render(graph).unwrap());
+        assert_ne!(fast.data, slow.data, "{}: the shim did not change the encoding", graph.title);
+        let (fast_pixels, slow_pixels) = (png_pixels(&fast.data), png_pixels(&slow.data));
+        assert_eq!((fast_pixels.0, fast_pixels.1), (fast.geometry.image_width, fast.geometry.image_height));
+        assert!(fast_pixels == slow_pixels, "{}: pixels differ", graph.title);
+        // Unfiltered rows at level 3 stay about as small as libpng's default search at 6.
+        let (fast_len, slow_len) = (fast.data.len(), slow.data.len());
+        assert!(fast_len < slow_len * 2, "{}: {fast_len} vs {slow_len} bytes", graph.title);
+    }
+    assert!(shimmed.png_shim_loaded(), "the workers loaded it");
 }
 
 fn shim_dirs(parent: &Path) -> Vec<PathBuf> {
@@ -165,7 +216,7 @@ fn the_pool_notices_a_refused_shim_and_rewrites_a_removed_one() {
         return;
     }
     let d = support::DataDir::build();
-    let graph = fixed_graph(&d);
+    let graph = fixed_graphs(&d).remove(0);
     let plain_pool = Pool::new(PoolConfig { png_zlib_level: None, ..PoolConfig::default() }).unwrap();
     let plain = plain_pool.render(&graph).unwrap().data;
     assert!(!plain_pool.png_shim_loaded());
