@@ -572,7 +572,8 @@ impl Pool {
             },
         };
         self.inner.watchdog.disarm(id);
-        if first_use && matches!(outcome, Attempt::Done(_)) {
+        // Only a worker that answered is still there to be looked at.
+        if first_use && matches!(outcome, Attempt::Done(Ok(_) | Err(RrdtoolError::Rrdtool { .. }))) {
             self.check_png_shim(w);
         }
         outcome
