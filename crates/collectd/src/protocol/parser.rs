@@ -739,6 +739,7 @@ trait Name {
     /// The name before its part is read: empty.
     fn unset() -> Self;
 
+    /// True for an empty name: collectd's test for a missing host, plugin or type.
     fn is_unset(&self) -> bool;
 }
 
