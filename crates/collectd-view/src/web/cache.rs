@@ -1,6 +1,7 @@
 //! Caches of the web server: rendered images by (argv, freshness), with one rendering per
-//! key however many requests ask at once; and the modification times of every file, for
-//! "updated N s ago" and stale badges without a `stat` per file per request.
+//! key however many requests ask at once; the modification times of every file, for
+//! "updated N s ago" and stale badges without a `stat` per file per request; and what is
+//! derived from each host for the overview ([`PerHost`]), so that a request reads no file.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::Problem;
 use crate::graph::Format;
-use crate::index::Snapshot;
+use crate::index::{Host, RrdFile, Snapshot};
 use crate::rrdtool::Geometry;
 
 /// A rendered image and what its HTTP response carries.
@@ -161,11 +162,9 @@ impl Mtimes {
         let mut hosts_newest = HashMap::new();
         for host in snap.hosts.values() {
             let mut newest: Option<SystemTime> = None;
-            for f in host.plugins.values().flat_map(|p| p.files.values()) {
-                if let Ok(t) = std::fs::metadata(&f.path).and_then(|m| m.modified()) {
-                    files.insert(f.path.clone(), t);
-                    newest = newest.max(Some(t));
-                }
+            for (f, t) in file_mtimes(host) {
+                files.insert(f.path.clone(), t);
+                newest = newest.max(Some(t));
             }
             if let Some(t) = newest {
                 hosts_newest.insert(host.name.clone(), t);
@@ -178,6 +177,19 @@ impl Mtimes {
     pub fn of(&self, path: &Path) -> Option<SystemTime> {
         self.files.get(path).copied()
     }
+}
+
+/// The modification times of a host's files (those that can be read), one `stat` each.
+pub fn file_mtimes(host: &Host) -> impl Iterator<Item = (&Arc<RrdFile>, SystemTime)> {
+    host.plugins
+        .values()
+        .flat_map(|p| p.files.values())
+        .filter_map(|f| std::fs::metadata(&f.path).and_then(|m| m.modified()).ok().map(|t| (f, t)))
+}
+
+/// The newest modification time of a host's files (as [`Mtimes::hosts_newest`] has it).
+pub fn newest_mtime_of(host: &Host) -> Option<SystemTime> {
+    file_mtimes(host).map(|(_, t)| t).max()
 }
 
 fn host_ptrs(snap: &Snapshot) -> Vec<usize> {
@@ -216,6 +228,116 @@ impl Freshness {
     }
 }
 
+/// Something derived from each host of a snapshot (the overview's card data: newest
+/// modification time, staleness, current values), kept at most a maximum age and derived
+/// again, for that host only, as soon as the snapshot holds another [`Host`] under its
+/// name (files added or removed).
+///
+/// One caller at a time derives what is missing or too old, on up to `threads` threads at
+/// once (the derivations wait on rrdtool); the others wait for it and take its results.
+pub struct PerHost<T> {
+    entries: Mutex<HashMap<String, Entry<T>>>,
+    deriving: Mutex<()>,
+    max_age: Duration,
+}
+
+struct Entry<T> {
+    /// The host it was derived from: held, so that its address is not reused.
+    host: Arc<Host>,
+    /// When the derivation it was part of started.
+    at: Instant,
+    value: Arc<T>,
+}
+
+impl<T> std::fmt::Debug for PerHost<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PerHost").field("max_age", &self.max_age).finish_non_exhaustive()
+    }
+}
+
+impl<T: Send + Sync> PerHost<T> {
+    /// Keeps each host's value at most `max_age`.
+    pub fn new(max_age: Duration) -> Self {
+        PerHost { entries: Mutex::default(), deriving: Mutex::default(), max_age }
+    }
+
+    /// The value of every host of `snap`, in its order; those missing, too old or derived
+    /// from another `Host` are derived again by `derive` (blocking).
+    pub fn get(&self, snap: &Snapshot, threads: usize, derive: impl Fn(&Arc<Host>) -> T + Sync) -> Vec<Arc<T>> {
+        if let Some(all) = self.fresh(snap) {
+            return all;
+        }
+        let _one = self.deriving.lock().unwrap_or_else(|e| e.into_inner());
+        // Another caller may have derived them while this one waited.
+        let missing: Vec<&Arc<Host>> = {
+            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            snap.hosts.values().filter(|h| !self.is_fresh(entries.get(&h.name), h)).collect()
+        };
+        // One time for all, so that they grow old together and are derived again in one go.
+        let at = Instant::now();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(h) = missing.get(i) else { return done };
+                done.push((*h, Arc::new(derive(h))));
+            }
+        };
+        let threads = threads.clamp(1, missing.len().max(1));
+        let derived: Vec<_> = if threads == 1 {
+            work()
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+                let mut all = work();
+                for h in handles {
+                    // A panicking derivation panics here too, as it would have on one thread.
+                    all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+                }
+                all
+            })
+        };
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        for (h, value) in derived {
+            entries.insert(h.name.clone(), Entry { host: h.clone(), at, value });
+        }
+        // Hosts gone from the snapshot are forgotten.
+        entries.retain(|name, _| snap.hosts.contains_key(name));
+        snap.hosts
+            .values()
+            .map(|h| match entries.get(&h.name) {
+                Some(e) if Arc::ptr_eq(&e.host, h) => e.value.clone(),
+                // Not reached: every host of `snap` was fresh or has just been derived.
+                _ => Arc::new(derive(h)),
+            })
+            .collect()
+    }
+
+    /// The value of `host` if it is there and fresh (never derives).
+    pub fn peek(&self, host: &Arc<Host>) -> Option<Arc<T>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let e = entries.get(&host.name);
+        self.is_fresh(e, host).then(|| e.map(|e| e.value.clone())).flatten()
+    }
+
+    fn is_fresh(&self, e: Option<&Entry<T>>, h: &Arc<Host>) -> bool {
+        e.is_some_and(|e| Arc::ptr_eq(&e.host, h) && e.at.elapsed() < self.max_age)
+    }
+
+    /// Every host's value, when all are there and fresh.
+    fn fresh(&self, snap: &Snapshot) -> Option<Vec<Arc<T>>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        snap.hosts
+            .values()
+            .map(|h| {
+                let e = entries.get(&h.name);
+                self.is_fresh(e, h).then(|| e.map(|e| e.value.clone())).flatten()
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,5 +371,45 @@ mod tests {
         let e = c.get_or_render("d", || Err(Problem::new(StatusCode::BAD_REQUEST, "x", "y")));
         assert!(e.is_err());
         assert_eq!(c.len(), 2, "failures are not kept");
+    }
+
+    #[test]
+    fn per_host_derives_again_only_what_is_old_or_changed() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for f in ["h1/load/load.rrd", "h2/load/load.rrd", "h3/load/load.rrd"] {
+            std::fs::create_dir_all(d.join(f).parent().unwrap()).unwrap();
+            std::fs::write(d.join(f), b"").unwrap();
+        }
+        // Directories modified long ago, so that a rescan reuses those that did not change.
+        let old = SystemTime::now() - Duration::from_secs(3600);
+        for p in ["", "h1", "h1/load", "h2", "h2/load", "h3", "h3/load"] {
+            std::fs::File::open(d.join(p)).unwrap().set_modified(old).unwrap();
+        }
+        let index = crate::index::Index::open(d).unwrap();
+        let derived = AtomicUsize::new(0);
+        let derive = |h: &Arc<Host>| {
+            derived.fetch_add(1, Ordering::Relaxed);
+            format!("{} {}", h.name, h.plugins.values().map(|p| p.files.len()).sum::<usize>())
+        };
+        let names = |v: Vec<Arc<String>>| v.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>();
+        let c = PerHost::new(Duration::from_secs(60));
+        assert_eq!(names(c.get(&index.snapshot(), 2, derive)), ["h1 1", "h2 1", "h3 1"]);
+        assert_eq!(derived.load(Ordering::Relaxed), 3);
+        c.get(&index.snapshot(), 2, derive);
+        assert_eq!(derived.load(Ordering::Relaxed), 3, "fresh: nothing derived");
+        // A file more on h2, h3 gone: h2 only is derived again, h3 forgotten.
+        std::fs::write(d.join("h2/load/load-2.rrd"), b"").unwrap();
+        std::fs::remove_dir_all(d.join("h3")).unwrap();
+        let snap = index.refresh().unwrap();
+        assert_eq!(names(c.get(&snap, 2, derive)), ["h1 1", "h2 2"]);
+        assert_eq!(derived.load(Ordering::Relaxed), 4);
+        assert_eq!(c.entries.lock().unwrap().len(), 2);
+        // Too old: every host again.
+        let c = PerHost::new(Duration::ZERO);
+        c.get(&snap, 1, derive);
+        c.get(&snap, 1, derive);
+        assert_eq!(derived.load(Ordering::Relaxed), 8);
     }
 }

@@ -291,13 +291,62 @@ pub struct StateOptions {
     pub flusher: Option<Arc<Flusher>>,
 }
 
-/// Seconds a current value (`rrdtool lastupdate`) is reused.
+/// Seconds a current value (`rrdtool lastupdate`), and the overview's card data of a host
+/// (newest modification time, current values), are reused.
 const CURRENT_TTL: Duration = Duration::from_secs(5);
 /// Seconds a stack's value order is reused.
 const ORDER_TTL: Duration = Duration::from_secs(60);
 
+/// How long after a file's modification its modification time is trusted to tell a later
+/// write (timestamps are coarser than writes are apart).
+const MTIME_SETTLE: Duration = Duration::from_secs(2);
+
 /// The last values of a file: time and (DS, value).
 pub type LastValues = Option<crate::rrdtool::LastUpdate>;
+
+/// What changes whenever a file is written (or replaced): modification and change times,
+/// inode and size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    mtime: std::time::SystemTime,
+    ctime: (i64, i64),
+    ino: (u64, u64),
+    len: u64,
+}
+
+impl FileStamp {
+    fn of(path: &std::path::Path) -> Option<FileStamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileStamp {
+            mtime: m.modified().ok()?,
+            ctime: (m.ctime(), m.ctime_nsec()),
+            ino: (m.dev(), m.ino()),
+            len: m.len(),
+        })
+    }
+
+    /// Whether its times are at least [`MTIME_SETTLE`] before `checked`, so that any write
+    /// after `checked` changes them.
+    fn settled_at(&self, checked: std::time::SystemTime) -> bool {
+        let ctime = std::time::UNIX_EPOCH
+            .checked_add(Duration::new(self.ctime.0.max(0) as u64, self.ctime.1.clamp(0, 999_999_999) as u32));
+        [Some(self.mtime), ctime]
+            .into_iter()
+            .all(|t| t.and_then(|t| t.checked_add(MTIME_SETTLE)).is_some_and(|t| t <= checked))
+    }
+}
+
+/// A file's last values as read, and what tells whether they still are.
+#[derive(Debug)]
+struct Current {
+    /// When they were read, or found to be still the file's.
+    at: std::time::Instant,
+    /// The file's stamp just before they were read, when it had settled: the values are
+    /// the file's as long as its stamp is this one.
+    stamp: Option<FileStamp>,
+    values: LastValues,
+}
 
 struct Inner {
     index: Arc<Index>,
@@ -305,7 +354,8 @@ struct Inner {
     daemon: Option<String>,
     config: Arc<GraphConfig>,
     flusher: Option<Arc<Flusher>>,
-    current: Mutex<std::collections::HashMap<PathBuf, (std::time::Instant, LastValues)>>,
+    current: Mutex<std::collections::HashMap<PathBuf, Current>>,
+    cards: cache::PerHost<pages::CardData>,
     orders: Mutex<std::collections::HashMap<String, (std::time::Instant, Vec<String>)>>,
     cache: RenderCache,
     fresh: Freshness,
@@ -386,6 +436,7 @@ impl AppState {
             config: options.config.unwrap_or_else(|| Arc::new(GraphConfig::defaults())),
             flusher: options.flusher,
             current: Mutex::new(std::collections::HashMap::new()),
+            cards: cache::PerHost::new(CURRENT_TTL),
             orders: Mutex::new(std::collections::HashMap::new()),
             cache: RenderCache::new(64 << 20, 2000),
             fresh: Freshness::new(Duration::from_secs(5)),
@@ -399,22 +450,59 @@ impl AppState {
         &self.0.config
     }
 
-    /// The last values written to `file`, reused for a few seconds; `None` when rrdtool
-    /// cannot read them.
+    /// The last values written to `file`, reused for a few seconds ([`CURRENT_TTL`]);
+    /// `None` when rrdtool cannot read them.
+    ///
+    /// After that, without rrdcached (where values wait to be written), they are reused
+    /// as long as the file is unchanged: its values change only when it is written, and a
+    /// write changes its modification and change times (compared once they are older
+    /// than [`MTIME_SETTLE`], finer than the clock ticks that stamp them). So a `stat`
+    /// replaces `rrdtool lastupdate` for files collectd has not written since.
     pub fn last_values(&self, file: &std::path::Path) -> LastValues {
         let now = std::time::Instant::now();
-        if let Some((at, v)) = self.0.current.lock().unwrap_or_else(|e| e.into_inner()).get(file)
-            && now.duration_since(*at) < CURRENT_TTL
+        let stamp = {
+            let cur = self.0.current.lock().unwrap_or_else(|e| e.into_inner());
+            match cur.get(file) {
+                Some(c) if now.duration_since(c.at) < CURRENT_TTL => return c.values.clone(),
+                Some(c) if c.values.is_some() => c.stamp,
+                _ => None,
+            }
+        };
+        let by_file = self.0.daemon.is_none() && self.0.pool.config().daemon.is_none();
+        let checked = std::time::SystemTime::now();
+        let new_stamp = if by_file { FileStamp::of(file) } else { None };
+        if let (Some(old), Some(new)) = (stamp, new_stamp)
+            && old == new
         {
-            return v.clone();
+            let mut cur = self.0.current.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(c) = cur.get_mut(file)
+                && c.stamp == Some(new)
+            {
+                c.at = now;
+                return c.values.clone();
+            }
         }
-        let v = self.0.pool.last_update(file).ok();
+        let values = self.0.pool.last_update(file).ok();
+        let stamp = new_stamp.filter(|s| s.settled_at(checked));
         let mut cur = self.0.current.lock().unwrap_or_else(|e| e.into_inner());
         if cur.len() > 50_000 {
             cur.clear();
         }
-        cur.insert(file.to_owned(), (now, v.clone()));
-        v
+        cur.insert(file.to_owned(), Current { at: now, stamp, values: values.clone() });
+        values
+    }
+
+    /// What every host's card on the overview shows besides names (newest modification
+    /// time, staleness, current values), derived again when older than [`CURRENT_TTL`] (the
+    /// age of the [`Freshness`] of modification times too) or when the host's files
+    /// changed; those missing are derived on as many threads as rrdtool has workers.
+    pub(crate) fn card_data(&self, snap: &Snapshot) -> Vec<Arc<pages::CardData>> {
+        self.0.cards.get(snap, self.0.pool.config().workers, |h| pages::card_data(self, h))
+    }
+
+    /// A host's card data if the overview derived it and it is still fresh.
+    pub(crate) fn fresh_card_data(&self, h: &Arc<crate::index::Host>) -> Option<Arc<pages::CardData>> {
+        self.0.cards.peek(h)
     }
 
     /// Flushes collectd's cache for `files` when a socket was given (never fails).

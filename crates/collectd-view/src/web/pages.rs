@@ -3,13 +3,13 @@
 //! every name up in the index snapshot, and links its children with the same range.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 
 use super::endpoints::{GraphRequest, command_lines};
 use super::html::{Crumb, Figure, PageUrl, age_badge, figure, layout, mode_bar, range_bar, sparkline};
@@ -159,7 +159,8 @@ pub async fn overview(State(st): State<AppState>, RawQuery(q): RawQuery) -> Resp
 
 fn overview_page(st: &AppState, query: &str, view: &View) -> Markup {
     let snap = st.snapshot();
-    let mtimes = st.mtimes(&snap);
+    let cards = st.card_data(&snap);
+    let card_view = card_view_key(view);
     let url = PageUrl { path: "/".into(), fixed: Vec::new(), mode: None };
     let body = html! {
         section.intro {
@@ -177,15 +178,78 @@ fn overview_page(st: &AppState, query: &str, view: &View) -> Markup {
             p.empty { "No hosts yet: collectd has not written any RRD file under this directory." }
         }
         section.hosts {
-            @for h in snap.hosts.values() {
-                (host_card(st, h, &mtimes, view))
+            @for (h, data) in snap.hosts.values().zip(&cards) {
+                (host_card(h, data, view, &card_view))
             }
         }
     };
     layout("Overview", "overview", &[("Overview".into(), None)], query, body)
 }
 
-fn host_card(st: &AppState, h: &Host, mtimes: &super::cache::Mtimes, view: &View) -> Markup {
+/// What a host's card shows besides names: when it was last updated, when its data is
+/// stale, its current values. Derived for every host at most every few seconds, and again
+/// when the host's files changed ([`AppState::card_data`]); with the card's markup once
+/// shown.
+pub(crate) struct CardData {
+    /// The newest modification time of its files.
+    newest: Option<std::time::SystemTime>,
+    stale_after: i64,
+    values: Vec<CurrentValue>,
+    /// The card's markup but its age badge (which ages by itself), for the last view it
+    /// was shown with.
+    markup: Mutex<Option<Arc<CardMarkup>>>,
+}
+
+/// A host card's markup around its age badge, for one view.
+struct CardMarkup {
+    /// The view's range and size (all a card takes from it).
+    view: String,
+    /// The header's heading (before the age badge).
+    heading: String,
+    /// Everything after the header.
+    body: String,
+}
+
+/// Derives a host's [`CardData`] (blocking: a `stat` per file, file headers, `rrdtool
+/// lastupdate`).
+pub(crate) fn card_data(st: &AppState, h: &Host) -> CardData {
+    CardData {
+        newest: super::cache::newest_mtime_of(h),
+        stale_after: stale_after(st, h),
+        values: current_values(st, h),
+        markup: Mutex::default(),
+    }
+}
+
+/// What of `view` a host card shows: range and size, as the card's links carry them.
+fn card_view_key(view: &View) -> String {
+    let mut q = Query::default();
+    view.graph_query(&mut q);
+    view.page_query(&mut q);
+    q.as_str().to_owned()
+}
+
+/// A host's card: names, current values, sparklines and links, made once per card data and
+/// view (`card_view`: [`card_view_key`] of `view`); then the age badge, made each time.
+fn host_card(h: &Host, data: &CardData, view: &View, card_view: &str) -> Markup {
+    let kept = data.markup.lock().unwrap_or_else(|e| e.into_inner()).clone().filter(|m| m.view == card_view);
+    let m = kept.unwrap_or_else(|| {
+        let m = Arc::new(card_markup(h, data, view, card_view.to_owned()));
+        *data.markup.lock().unwrap_or_else(|e| e.into_inner()) = Some(m.clone());
+        m
+    });
+    html! {
+        article.card.host-card data-host=(h.name) {
+            header {
+                (PreEscaped(&m.heading))
+                (age_badge(data.newest, data.stale_after))
+            }
+            (PreEscaped(&m.body))
+        }
+    }
+}
+
+fn card_markup(h: &Host, data: &CardData, view: &View, key: String) -> CardMarkup {
     let series: usize = h.plugins.values().map(|p| p.files.len()).sum();
     let mods = modules(h);
     let n_cats: usize = mods.iter().map(|(_, m)| m.categories.len()).sum();
@@ -222,44 +286,42 @@ fn host_card(st: &AppState, h: &Host, mtimes: &super::cache::Mtimes, view: &View
             sparks.push((t, Draw::Auto, format!("{} · {ty}", d.dir_name), href));
         }
     }
-    html! {
-        article.card.host-card data-host=(h.name) {
-            header {
-                h2 { a href=(link(&host_path(&h.name), &[], view)) { (h.name) } }
-                (age_badge(mtimes.hosts_newest.get(&h.name).copied(), stale_after(st, h)))
-            }
-            p.meta { (series) " series · " (n_cats) " categories · " (plugin_dirs.len()) " plugins" }
-            (value_badges(&current_values(st, h, view)))
-            div.sparks {
-                @for (t, m, label, href) in &sparks {
-                    div.spark-item {
-                        (spark_for(t, *m, view, href, label))
-                        span.spark-label { (label) }
-                    }
+    let heading = html! {
+        h2 { a href=(link(&host_path(&h.name), &[], view)) { (h.name) } }
+    };
+    let body = html! {
+        p.meta { (series) " series · " (n_cats) " categories · " (plugin_dirs.len()) " plugins" }
+        (value_badges(&data.values, view))
+        div.sparks {
+            @for (t, m, label, href) in &sparks {
+                div.spark-item {
+                    (spark_for(t, *m, view, href, label))
+                    span.spark-label { (label) }
                 }
             }
-            @if n_cats > 0 {
-                p.tags {
-                    span.muted { "Categories " }
-                    @for (inst, m) in &mods {
-                        @for cat in m.categories.keys() {
-                            a.tag href=(link(&category_path(&h.name, cat), &inst_params(*inst), view)) {
-                                (cat) @if let Some(i) = inst { small { " (" (i) ")" } }
-                            }
+        }
+        @if n_cats > 0 {
+            p.tags {
+                span.muted { "Categories " }
+                @for (inst, m) in &mods {
+                    @for cat in m.categories.keys() {
+                        a.tag href=(link(&category_path(&h.name, cat), &inst_params(*inst), view)) {
+                            (cat) @if let Some(i) = inst { small { " (" (i) ")" } }
                         }
                     }
                 }
             }
-            @if !plugin_dirs.is_empty() {
-                p.tags {
-                    span.muted { "Plugins " }
-                    @for d in &plugin_dirs {
-                        a.tag.plugin href=(link(&format!("/host/{}/plugin/{}", seg(&h.name), seg(&d.dir_name)), &[], view)) { (d.dir_name) }
-                    }
+        }
+        @if !plugin_dirs.is_empty() {
+            p.tags {
+                span.muted { "Plugins " }
+                @for d in &plugin_dirs {
+                    a.tag.plugin href=(link(&format!("/host/{}/plugin/{}", seg(&h.name), seg(&d.dir_name)), &[], view)) { (d.dir_name) }
                 }
             }
         }
-    }
+    };
+    CardMarkup { view: key, heading: heading.into_string(), body: body.into_string() }
 }
 
 /// A current value shown on a host's card.
@@ -268,7 +330,8 @@ struct CurrentValue {
     value: f64,
     level: Level,
     threshold: Option<Threshold>,
-    href: String,
+    /// The graph its badge links to.
+    target: Target,
 }
 
 /// The value of `ds` (or the first GAUGE data source) last written to `file`; `None` for
@@ -287,7 +350,7 @@ fn gauge_value(st: &AppState, file: &RrdFile, ds: Option<&str>) -> Option<(Strin
 
 /// A host's current values: the types and stats with thresholds, `load`, then the busiest
 /// stats of the original module (largest last value).
-fn current_values(st: &AppState, h: &Host, view: &View) -> Vec<CurrentValue> {
+fn current_values(st: &AppState, h: &Host) -> Vec<CurrentValue> {
     let config = st.config();
     let mut out = Vec::new();
     for d in others(h) {
@@ -316,7 +379,7 @@ fn current_values(st: &AppState, h: &Host, view: &View) -> Vec<CurrentValue> {
                     value,
                     level: threshold.as_ref().map_or(Level::Ok, |t| t.level(value)),
                     threshold,
-                    href: t.detail_url(view, Draw::Auto),
+                    target: t,
                 });
             }
         }
@@ -345,7 +408,7 @@ fn current_values(st: &AppState, h: &Host, view: &View) -> Vec<CurrentValue> {
                     value,
                     level: threshold.as_ref().map_or(Level::Ok, |t| t.level(value)),
                     threshold: threshold.clone(),
-                    href: t.detail_url(view, Draw::Auto),
+                    target: t,
                 };
                 if threshold.is_some() { out.push(v) } else { busiest.push(v) }
             }
@@ -382,7 +445,7 @@ fn short_number(v: f64) -> String {
     format!("{x:.digits$}{suffix}")
 }
 
-fn value_badges(values: &[CurrentValue]) -> Markup {
+fn value_badges(values: &[CurrentValue], view: &View) -> Markup {
     html! {
         @if !values.is_empty() {
             div.values {
@@ -392,7 +455,7 @@ fn value_badges(values: &[CurrentValue]) -> Markup {
                             t.warning.map_or("–".to_owned(), |w| w.to_string()), t.critical.map_or("–".to_owned(), |c| c.to_string())),
                         None => format!("{}: {}", v.label, v.value),
                     };
-                    a.badge.value.(v.level.name()) href=(v.href) title=(title) data-level=(v.level.name()) {
+                    a.badge.value.(v.level.name()) href=(v.target.detail_url(view, Draw::Auto)) title=(title) data-level=(v.level.name()) {
                         (v.label) " " b { (short_number(v.value)) }
                     }
                 }
@@ -433,7 +496,8 @@ pub async fn host(
 fn host_page(st: &AppState, host: &str, view: &View) -> Result<Markup, Problem> {
     let snap = st.snapshot();
     let h = lookup_host(&snap, host, view)?;
-    let mtimes = st.mtimes(&snap);
+    // The overview's newest modification time while fresh, else a `stat` per file of the host.
+    let newest = st.fresh_card_data(h).map_or_else(|| super::cache::newest_mtime_of(h), |c| c.newest);
     let url = PageUrl { path: host_path(host), fixed: Vec::new(), mode: None };
     let mods = modules(h);
     let plugin_dirs = others(h);
@@ -441,7 +505,7 @@ fn host_page(st: &AppState, host: &str, view: &View) -> Result<Markup, Problem> 
     let stale = stale_after(st, h);
     let body = html! {
         section.intro {
-            h1 { (host) " " (age_badge(mtimes.hosts_newest.get(host).copied(), stale)) }
+            h1 { (host) " " (age_badge(newest, stale)) }
             p.muted { (series) " series" }
         }
         div.sparkrange { span.muted { "Sparklines over " } (range_bar(&url, view, None)) }
