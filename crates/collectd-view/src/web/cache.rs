@@ -1,12 +1,12 @@
 //! Caches of the web server: rendered images by (argv, freshness), with one rendering per
-//! key however many requests ask at once; the modification times of every file, for
-//! "updated N s ago" and stale badges without a `stat` per file per request; and what is
-//! derived from each host for the overview ([`PerHost`]), so that a request reads no file.
+//! key however many requests ask at once; and what is derived from each host for the
+//! overview ([`PerHost`]: newest modification time, staleness, current values), so that a
+//! request reads no file.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::Problem;
@@ -142,43 +142,6 @@ pub fn newest_mtime(files: &[PathBuf]) -> Option<SystemTime> {
     files.iter().filter_map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok()).max()
 }
 
-/// Modification times of every file of one snapshot.
-#[derive(Debug, Default)]
-pub struct Mtimes {
-    /// When they were read.
-    pub read_at: Option<Instant>,
-    /// The hosts of the snapshot they were read for (by pointer), to tell a new scan.
-    hosts: Vec<usize>,
-    /// By file.
-    pub files: HashMap<PathBuf, SystemTime>,
-    /// The newest per host.
-    pub hosts_newest: HashMap<String, SystemTime>,
-}
-
-impl Mtimes {
-    /// Reads them for `snap`.
-    pub fn read(snap: &Snapshot) -> Mtimes {
-        let mut files = HashMap::with_capacity(snap.file_count());
-        let mut hosts_newest = HashMap::new();
-        for host in snap.hosts.values() {
-            let mut newest: Option<SystemTime> = None;
-            for (f, t) in file_mtimes(host) {
-                files.insert(f.path.clone(), t);
-                newest = newest.max(Some(t));
-            }
-            if let Some(t) = newest {
-                hosts_newest.insert(host.name.clone(), t);
-            }
-        }
-        Mtimes { read_at: Some(Instant::now()), hosts: host_ptrs(snap), files, hosts_newest }
-    }
-
-    /// The modification time of one file.
-    pub fn of(&self, path: &Path) -> Option<SystemTime> {
-        self.files.get(path).copied()
-    }
-}
-
 /// The modification times of a host's files (those that can be read), one `stat` each.
 pub fn file_mtimes(host: &Host) -> impl Iterator<Item = (&Arc<RrdFile>, SystemTime)> {
     host.plugins
@@ -187,45 +150,9 @@ pub fn file_mtimes(host: &Host) -> impl Iterator<Item = (&Arc<RrdFile>, SystemTi
         .filter_map(|f| std::fs::metadata(&f.path).and_then(|m| m.modified()).ok().map(|t| (f, t)))
 }
 
-/// The newest modification time of a host's files (as [`Mtimes::hosts_newest`] has it).
+/// The newest modification time of a host's files.
 pub fn newest_mtime_of(host: &Host) -> Option<SystemTime> {
     file_mtimes(host).map(|(_, t)| t).max()
-}
-
-fn host_ptrs(snap: &Snapshot) -> Vec<usize> {
-    snap.hosts.values().map(|h| Arc::as_ptr(h) as usize).collect()
-}
-
-/// The latest [`Mtimes`], refreshed when older than a maximum age or when the snapshot
-/// changed.
-#[derive(Debug)]
-pub struct Freshness {
-    current: RwLock<Arc<Mtimes>>,
-    max_age: Duration,
-}
-
-impl Freshness {
-    /// Keeps mtimes at most `max_age` old.
-    pub fn new(max_age: Duration) -> Self {
-        Freshness { current: RwLock::new(Arc::new(Mtimes::default())), max_age }
-    }
-
-    /// Current mtimes for `snap`, read again (blocking) when stale.
-    pub fn get(&self, snap: &Snapshot) -> Arc<Mtimes> {
-        let cur = self.current.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let fresh = cur.read_at.is_some_and(|t| t.elapsed() < self.max_age) && cur.hosts == host_ptrs(snap);
-        if fresh {
-            return cur;
-        }
-        self.refresh(snap)
-    }
-
-    /// Reads mtimes now.
-    pub fn refresh(&self, snap: &Snapshot) -> Arc<Mtimes> {
-        let m = Arc::new(Mtimes::read(snap));
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = m.clone();
-        m
-    }
 }
 
 /// Something derived from each host of a snapshot (the overview's card data: newest

@@ -43,7 +43,7 @@ use crate::graph::style::GraphConfig;
 use crate::graph::{Format, GraphError, Grid, Kind};
 use crate::index::{Index, IndexError, Refresher, Snapshot};
 use crate::rrdtool::{Pool, PoolConfig, RrdtoolError};
-use cache::{Freshness, RenderCache, Rendered};
+use cache::{RenderCache, Rendered};
 use params::{BadParam, Draw, Target, View};
 use search::SearchIndex;
 
@@ -358,7 +358,6 @@ struct Inner {
     cards: cache::PerHost<pages::CardData>,
     orders: Mutex<std::collections::HashMap<String, (std::time::Instant, Vec<String>)>>,
     cache: RenderCache,
-    fresh: Freshness,
     search: Mutex<Arc<SearchIndex>>,
     _refresher: Option<Refresher>,
 }
@@ -439,7 +438,6 @@ impl AppState {
             cards: cache::PerHost::new(CURRENT_TTL),
             orders: Mutex::new(std::collections::HashMap::new()),
             cache: RenderCache::new(64 << 20, 2000),
-            fresh: Freshness::new(Duration::from_secs(5)),
             search: Mutex::new(Arc::new(search)),
             _refresher: refresher,
         }))
@@ -450,13 +448,13 @@ impl AppState {
         &self.0.config
     }
 
-    /// The last values written to `file`, reused for a few seconds ([`CURRENT_TTL`]);
+    /// The last values written to `file`, reused for 5 s (`CURRENT_TTL`);
     /// `None` when rrdtool cannot read them.
     ///
     /// After that, without rrdcached (where values wait to be written), they are reused
     /// as long as the file is unchanged: its values change only when it is written, and a
     /// write changes its modification and change times (compared once they are older
-    /// than [`MTIME_SETTLE`], finer than the clock ticks that stamp them). So a `stat`
+    /// than 2 s (`MTIME_SETTLE`), finer than the clock ticks that stamp them). So a `stat`
     /// replaces `rrdtool lastupdate` for files collectd has not written since.
     pub fn last_values(&self, file: &std::path::Path) -> LastValues {
         let now = std::time::Instant::now();
@@ -493,9 +491,9 @@ impl AppState {
     }
 
     /// What every host's card on the overview shows besides names (newest modification
-    /// time, staleness, current values), derived again when older than [`CURRENT_TTL`] (the
-    /// age of the [`Freshness`] of modification times too) or when the host's files
-    /// changed; those missing are derived on as many threads as rrdtool has workers.
+    /// time, staleness, current values), derived again when older than [`CURRENT_TTL`] or
+    /// when the host's files changed; those missing are derived on as many threads as
+    /// rrdtool has workers.
     pub(crate) fn card_data(&self, snap: &Snapshot) -> Vec<Arc<pages::CardData>> {
         self.0.cards.get(snap, self.0.pool.config().workers, |h| pages::card_data(self, h))
     }
@@ -542,11 +540,6 @@ impl AppState {
     /// The current snapshot.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.0.index.snapshot()
-    }
-
-    /// Modification times (blocking when stale).
-    pub fn mtimes(&self, snap: &Snapshot) -> Arc<cache::Mtimes> {
-        self.0.fresh.get(snap)
     }
 
     /// The search index of the current snapshot (rebuilt when hosts changed).
