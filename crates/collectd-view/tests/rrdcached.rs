@@ -139,6 +139,25 @@ fn cli(cwd: &Path, args: &[&str]) -> (Output, Duration) {
     (out, started.elapsed())
 }
 
+/// Runs `collectd-view graph` of HOST's coin_stats/flips in `cwd`, into `png`, with
+/// `extra` arguments and, when given, `--rrdcached DAEMON`; timed.
+fn graph_cli(
+    cwd: &Path,
+    data_dir: &str,
+    host: &str,
+    daemon: Option<&str>,
+    extra: &[&str],
+    png: &Path,
+) -> (Output, Duration) {
+    let mut args = vec!["graph", "--data-dir", data_dir, "--host", host, "--category", "coin_stats", "--stat", "flips"];
+    args.extend(extra);
+    if let Some(d) = daemon {
+        args.extend(["--rrdcached", d]);
+    }
+    args.extend(["-o", png.to_str().unwrap()]);
+    cli(cwd, &args)
+}
+
 fn png_size(b: &[u8]) -> (u32, u32) {
     assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n");
     assert_eq!(&b[12..16], b"IHDR");
@@ -210,33 +229,11 @@ fn values_wait_in_rrdcached_until_collectd_view_asks_for_them() {
     let (start_s, end_s) = (start.to_string(), end.to_string());
     let graph = |name: &str, daemon: Option<&str>| -> (Vec<u8>, String) {
         let png = out_dir.path().join(name);
-        let mut args = vec![
-            "graph",
-            "--data-dir",
-            if daemon.is_some() { link } else { &data_dir },
-            "--host",
-            "web2",
-            "--category",
-            "coin_stats",
-            "--stat",
-            "flips",
-            "--start",
-            &start_s,
-            "--end",
-            &end_s,
-            "--width",
-            "400",
-            "--height",
-            "120",
-            "-o",
-            png.to_str().unwrap(),
-        ];
-        if let Some(d) = daemon {
-            args.extend(["--rrdcached", d]);
-        }
-        let (out, _) = cli(out_dir.path(), &args);
+        let data_dir = if daemon.is_some() { link } else { &data_dir };
+        let size = ["--start", &start_s, "--end", &end_s, "--width", "400", "--height", "120"];
+        let (out, _) = graph_cli(out_dir.path(), data_dir, "web2", daemon, &size, &png);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert!(out.status.success(), "{name}: {stderr}");
         (std::fs::read(&png).unwrap(), stderr)
     };
     let (before, _) = graph("before.png", None);
@@ -278,24 +275,7 @@ fn values_wait_in_rrdcached_until_collectd_view_asks_for_them() {
     let xport = pool.xport(&plan(&fed.index, "web1", &range(start, end, None))).unwrap();
     assert!(xport.rows.iter().any(|(_, v)| v[heads_col] == Some(1.0)), "{xport:?}");
     let png = out_dir.path().join("dead.png");
-    let (out, took) = cli(
-        out_dir.path(),
-        &[
-            "graph",
-            "--data-dir",
-            &data_dir,
-            "--host",
-            "web1",
-            "--category",
-            "coin_stats",
-            "--stat",
-            "flips",
-            "--rrdcached",
-            &address,
-            "-o",
-            png.to_str().unwrap(),
-        ],
-    );
+    let (out, took) = graph_cli(out_dir.path(), &data_dir, "web1", Some(&address), &[], &png);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains(CANNOT_CONNECT), "{stderr}");
     assert!(stderr.contains("Connection refused"), "{stderr}");
@@ -341,24 +321,7 @@ fn missing_rrdcached_socket_is_rrdtools_error() {
     assert_eq!(pool.spawned(), 1, "an unreachable daemon does not cost the worker");
 
     let png = dir.path().join("g.png");
-    let (out, took) = cli(
-        dir.path(),
-        &[
-            "graph",
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "--host",
-            "h",
-            "--category",
-            "coin_stats",
-            "--stat",
-            "flips",
-            "--rrdcached",
-            &address,
-            "-o",
-            png.to_str().unwrap(),
-        ],
-    );
+    let (out, took) = graph_cli(dir.path(), dir.path().to_str().unwrap(), "h", Some(&address), &[], &png);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains(&format!("{CANNOT_CONNECT}: No such file or directory")), "{stderr}");
