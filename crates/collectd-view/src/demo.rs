@@ -1,43 +1,22 @@
-//! `collectd-view demo`: the whole chain on loopback, with no collectd server to install.
+//! The demo's traffic: the original module's two examples, sent by the library.
 //!
-//! The library sends the original module's two examples (at a 1-second interval) to the
+//! `collectd-view demo` ([`crate::cli::demo`]) wires them to the embedded receiver and the
+//! web interface, so the whole chain runs on loopback with no collectd server to install:
+//! the library sends the original module's two examples (at a 1-second interval) to the
 //! embedded receiver, which writes RRD files as collectd's rrdtool plugin would, and the
 //! web interface shows them. Real deployments keep a real collectd in the receiver's place.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver as Queue, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result};
 use collectd::Connection;
 
-use crate::receiver::{Receiver, ReceiverConfig};
-use crate::rrdtool::{Pool, PoolConfig};
-use crate::web::{self, ServeConfig};
-
-/// Options of `collectd-view demo`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct DemoArgs {
-    /// Where the web interface listens (loopback unless told otherwise; port 0 picks a free one).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-    /// Where the embedded receiver listens for collectd datagrams (default: a free loopback port).
-    #[arg(long)]
-    pub receive: Option<SocketAddr>,
-    /// The DataDir to write (default: a temporary directory, removed at exit).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// Stop after this many seconds (default: run until Ctrl-C).
-    #[arg(long)]
-    pub duration: Option<f64>,
-}
-
 /// How often the demo's connections send: the examples at a 1-second interval.
-const INTERVAL: Duration = Duration::from_secs(1);
+pub const INTERVAL: Duration = Duration::from_secs(1);
 
 /// A small xorshift64* generator: the demo's traffic needs variety, not quality.
 struct Random(u64);
@@ -141,81 +120,25 @@ fn primes(conn: Connection, stop: Arc<AtomicBool>) -> Vec<JoinHandle<()>> {
     vec![producer, consumer, watcher]
 }
 
-/// Runs the demo until Ctrl-C or the duration.
-pub fn run(args: DemoArgs) -> Result<()> {
-    let temporary = match &args.data_dir {
-        Some(_) => None,
-        None => Some(
-            tempfile::Builder::new().prefix("collectd-view-demo-").tempdir().context("creating a data directory")?,
-        ),
-    };
-    let data_dir =
-        args.data_dir.clone().unwrap_or_else(|| temporary.as_ref().expect("created above").path().to_path_buf());
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+/// The hosts the traffic comes from: two run the first example, one the second.
+pub const HOSTS: [&str; 3] = ["web1", "web2", "worker1"];
 
-    let pool = Pool::new(PoolConfig::default()).context("starting rrdtool")?;
-    let listen = args.receive.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
-    let receiver = Receiver::start(ReceiverConfig::new(listen, &data_dir), pool).context("starting the receiver")?;
-    let receive_addr = receiver.local_addr();
-
-    let mut serve = ServeConfig::new(&data_dir);
-    serve.listen = args.listen;
-    serve.rescan = Duration::from_secs(2);
-    let state = web::open(&serve).context("opening the web interface")?;
-    let server = web::spawn(state, args.listen).with_context(|| {
-        format!("listening on {} (is it taken? --listen 127.0.0.1:0 picks a free port)", args.listen)
-    })?;
-
-    println!("collectd-view demo");
-    println!("  receiver:      udp://{receive_addr}  (writing RRD files like collectd's rrdtool plugin)");
-    println!("  data dir:      {}", data_dir.display());
-    println!("  traffic:       the original's examples: hosts web1, web2 (basic), worker1 (primes), every 1 s");
-    println!("  web interface: {}", server.url());
-    match args.duration {
-        Some(secs) => println!("running for {secs} s"),
-        None => println!("press Ctrl-C to stop"),
-    }
-
-    let stop = Arc::new(AtomicBool::new(false));
+/// Starts the examples' threads, sending to `receiver` every [`INTERVAL`] until `stop` is
+/// set; the caller starts the library's sender (`collectd::start_threads`) and joins them.
+pub fn start_traffic(receiver: SocketAddr, stop: &Arc<AtomicBool>) -> Vec<JoinHandle<()>> {
     let connect = |host: &str| {
         Connection::builder()
             .hostname(host)
-            .collectd_host(receive_addr.ip().to_string())
-            .collectd_port(receive_addr.port())
+            .collectd_host(receiver.ip().to_string())
+            .collectd_port(receiver.port())
             .interval(INTERVAL)
             .build()
     };
     let mut traffic = Vec::new();
-    for (salt, host) in ["web1", "web2"].into_iter().enumerate() {
+    for (salt, host) in HOSTS[..2].iter().enumerate() {
         let (conn, stop) = (connect(host), stop.clone());
         traffic.push(std::thread::spawn(move || basic(conn, stop, salt as u64)));
     }
-    traffic.extend(primes(connect("worker1"), stop.clone()));
-    match collectd::start_threads() {
-        Ok(()) | Err(collectd::Error::AlreadyStarted) => {}
-        Err(error) => return Err(error).context("starting the library's sender"),
-    }
-
-    let interrupted = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, interrupted.clone()).context("installing signal handlers")?;
-    }
-    let deadline = args.duration.map(|secs| Instant::now() + Duration::from_secs_f64(secs.max(0.0)));
-    while !interrupted.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-
-    println!("stopping: sending the last interval and writing what is pending");
-    stop.store(true, Ordering::Relaxed);
-    for thread in traffic {
-        let _ = thread.join();
-    }
-    collectd::shutdown();
-    // Let the last datagrams reach the receiver's socket before it stops.
-    std::thread::sleep(Duration::from_millis(300));
-    let stats = receiver.stop();
-    println!("receiver: {stats}");
-    server.stop().context("stopping the web interface")?;
-    drop(temporary);
-    Ok(())
+    traffic.extend(primes(connect(HOSTS[2]), stop.clone()));
+    traffic
 }

@@ -1,5 +1,6 @@
-//! `collectd-view dump`: every value list and notification received, as one JSON object per
-//! line on stdout; malformed datagrams reported on stderr.
+//! The records `collectd-view dump` prints ([`crate::cli::dump`]): every value list and
+//! notification received, as one JSON object per line; malformed datagrams are reported on
+//! stderr.
 //!
 //! A value list:
 //!
@@ -21,42 +22,10 @@
 //! parser's reason; the records decoded before the error are printed, and the process goes
 //! on. Output is flushed after every datagram, so a pipe sees records as they arrive.
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::time::Duration;
 
-use anyhow::Context;
-use collectd::protocol::{CdTime, Protection, Received, Record, Value, parse};
+use collectd::protocol::{CdTime, Protection, Received, Record, Value};
 use serde::Serialize;
-
-use crate::receiver::listen::{self, Auth, ListenArgs, Listener};
-use crate::receiver::log;
-
-/// `collectd-view dump`: print received records as JSON lines.
-#[derive(clap::Args, Debug, Clone)]
-pub struct DumpArgs {
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub listen: ListenArgs,
-    /// Exit after printing this many records (value lists and notifications).
-    #[arg(long, value_name = "N")]
-    pub count: Option<u64>,
-    /// Also report what the parser skipped (unprotected parts, dropped value lists, unknown
-    /// parts) on stderr.
-    #[arg(long, short)]
-    pub verbose: bool,
-}
-
-/// What went wrong dumping.
-#[derive(Debug, thiserror::Error)]
-pub enum DumpError {
-    /// The listening side.
-    #[error(transparent)]
-    Listen(#[from] listen::ListenError),
-    /// `--count 0` would exit before listening.
-    #[error("--count must be at least 1")]
-    ZeroCount,
-}
 
 /// One data-source value in the JSON.
 #[derive(Serialize, Debug, PartialEq)]
@@ -126,11 +95,11 @@ fn seconds(t: CdTime) -> f64 {
 ///
 /// ```
 /// use collectd::protocol::{parse, ReceiveSecurity};
-/// use collectd_view::dump::record_json;
+/// use crate::dump::record_json;
 ///
 /// // protocol.md vector A: example.com/golang/gauge = 10 at 1438041918.7349, interval 1 s.
 /// let bytes = hex("000000106578616d706c652e636f6d000002000b676f6c616e67000004000a6761756765000008000c156db1cfaf08ba7a0009000c00000000400000000006000f0001010000000000002440");
-/// let datagram = parse(&bytes, &ReceiveSecurity::none());
+/// let datagram = collectd::protocol::parse(&bytes, &ReceiveSecurity::none());
 /// let json = record_json(&datagram.records[0], "127.0.0.1:9".parse().unwrap());
 /// let line = serde_json::to_string(&json).unwrap();
 /// assert!(line.starts_with(r#"{"kind":"values","host":"example.com","plugin":"golang","plugin_instance":"","type":"gauge""#));
@@ -178,88 +147,6 @@ pub fn record_json(received: &Received<'_>, from: SocketAddr) -> JsonRecord {
             username,
         },
     }
-}
-
-/// Runs `dump` until `--count` records were printed, stdout is closed, or the process is
-/// stopped.
-pub fn run(args: DumpArgs) -> anyhow::Result<()> {
-    if args.count == Some(0) {
-        return Err(DumpError::ZeroCount.into());
-    }
-    let addr = listen::parse_listen_addr(&args.listen.listen).map_err(DumpError::from)?;
-    let mut auth = Auth::from_args(&args.listen).map_err(DumpError::from)?;
-    let listener =
-        Listener::bind(addr, args.listen.interface.as_deref(), args.listen.receive_buffer, Duration::from_secs(1))
-            .map_err(DumpError::from)?;
-    log::info(&format!("dump: {}", listener.describe()));
-    if let Some(warning) = listener.buffer_warning() {
-        log::warn(&warning);
-    }
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut buf = vec![0u8; listen::MAX_DATAGRAM];
-    let mut printed = 0u64;
-    loop {
-        let (len, from) = match listener.socket.recv_from(&mut buf) {
-            Ok(received) => received,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut | std::io::ErrorKind::Interrupted
-                ) =>
-            {
-                continue;
-            }
-            Err(e) => return Err(e).with_context(|| format!("receiving on {}", listener.local)),
-        };
-        if let Some(message) = auth.refresh() {
-            log::info(&message);
-        }
-        let bytes = &buf[..len];
-        let datagram = parse(bytes, &auth.security());
-        for record in &datagram.records {
-            let line = serde_json::to_string(&record_json(record, from)).context("encoding JSON")?;
-            if !write_line(&mut out, &line)? {
-                return Ok(());
-            }
-            printed += 1;
-            if args.count.is_some_and(|n| printed >= n) {
-                return flush(&mut out);
-            }
-        }
-        if !flush_ok(&mut out)? {
-            return Ok(());
-        }
-        for error in &datagram.errors {
-            eprintln!("collectd-view: malformed datagram from {from} ({len} bytes): {error}");
-        }
-        if args.verbose {
-            for notice in &datagram.notices {
-                eprintln!("collectd-view: datagram from {from} ({len} bytes): {notice}");
-            }
-        }
-    }
-}
-
-/// Writes a line; false when stdout is closed (a reader like `head` went away).
-fn write_line(out: &mut impl Write, line: &str) -> anyhow::Result<bool> {
-    match writeln!(out, "{line}") {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(e).context("writing to stdout"),
-    }
-}
-
-fn flush_ok(out: &mut impl Write) -> anyhow::Result<bool> {
-    match out.flush() {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(e).context("writing to stdout"),
-    }
-}
-
-fn flush(out: &mut impl Write) -> anyhow::Result<()> {
-    flush_ok(out).map(|_| ())
 }
 
 #[cfg(test)]
@@ -317,26 +204,11 @@ mod tests {
             .with_host("h")
             .with_plugin("df");
         let bytes = encode_notification(&n, &WriterOptions::default()).unwrap();
-        let datagram = parse(&bytes, &ReceiveSecurity::none());
+        let datagram = collectd::protocol::parse(&bytes, &ReceiveSecurity::none());
         let line = serde_json::to_string(&record_json(&datagram.records[0], from())).unwrap();
         assert_eq!(
             line,
             r#"{"kind":"notification","severity":"FAILURE","host":"h","plugin":"df","plugin_instance":"","type":"","type_instance":"","time":1700000000.0,"message":"disk \"full\"","from":"[::1]:5","protection":"plain"}"#
         );
-    }
-
-    #[test]
-    fn write_line_stops_quietly_on_a_closed_pipe() {
-        struct Closed;
-        impl Write for Closed {
-            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-                Err(std::io::ErrorKind::BrokenPipe.into())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Err(std::io::ErrorKind::BrokenPipe.into())
-            }
-        }
-        assert!(!write_line(&mut Closed, "x").unwrap());
-        assert!(!flush_ok(&mut Closed).unwrap());
     }
 }

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use collectd_view::flush::Flusher;
-use collectd_view::index::Index;
-use collectd_view::rrdtool::{Pool, PoolConfig};
+use collectd_rrd::flush::Flusher;
+use collectd_rrd::index::Index;
+use collectd_rrd::rrdtool::{Pool, PoolConfig};
 use collectd_view::web::{self, AppState, StateOptions};
 use http_body_util::BodyExt;
 use tower::ServiceExt;

@@ -1,17 +1,17 @@
 //! Index, graph model, rrdtool pool and CLI against RRD files made as collectd 5.12 makes
 //! them, with a real rrdtool.
 
-mod support;
+use testkit::fixture as support;
 
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use collectd_view::graph::{Format, Graph};
-use collectd_view::index::Index;
-use collectd_view::rrdtool::{Pool, PoolConfig, RrdtoolError};
-use collectd_view::select::{self, GraphOptions, Mode, PluginSelection, Request};
+use collectd_rrd::graph::{Format, Graph};
+use collectd_rrd::index::Index;
+use collectd_rrd::rrdtool::{Pool, PoolConfig, RrdtoolError};
+use collectd_rrd::select::{self, GraphOptions, Mode, PluginSelection, Request};
 use support::DataDir;
 
 fn setup() -> Option<(DataDir, Arc<Index>)> {
@@ -45,7 +45,7 @@ fn plugin(host: &str, plugin: &str, type_: &str) -> Request {
 }
 
 fn plan(index: &Arc<Index>, req: &Request, opts: &GraphOptions) -> Vec<Graph> {
-    let lookup = collectd_view::ds_lookup(index, None);
+    let lookup = collectd_rrd::ds_lookup(index, None);
     select::plan(&index.snapshot(), req, opts, &lookup).unwrap()
 }
 
@@ -259,8 +259,8 @@ fn rrdtool_errors_carry_rrdtools_message() {
     let pool = pool();
     let missing = d.path("h1/any/gauge-nope-nope.rrd");
     let g = Graph::new(
-        collectd_view::graph::Kind::Band,
-        vec![collectd_view::graph::Series::single("x", missing.clone(), "value")],
+        collectd_rrd::graph::Kind::Band,
+        vec![collectd_rrd::graph::Series::single("x", missing.clone(), "value")],
     );
     let err = pool.render(&g).unwrap_err();
     match &err {

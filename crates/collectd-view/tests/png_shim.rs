@@ -7,16 +7,16 @@
 //! The `noexec` cases mount a small tmpfs, which needs root (CI runs as root); elsewhere
 //! they are skipped with a message.
 
-mod support;
+use testkit::fixture as support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use collectd_view::graph::Graph;
-use collectd_view::index::Index;
-use collectd_view::rrdtool::{Pool, PoolConfig};
-use collectd_view::select::{self, GraphOptions, PluginSelection, Request};
+use collectd_rrd::graph::Graph;
+use collectd_rrd::index::Index;
+use collectd_rrd::rrdtool::{Pool, PoolConfig};
+use collectd_rrd::select::{self, GraphOptions, PluginSelection, Request};
 
 /// A tmpfs mounted `noexec`, unmounted on drop.
 struct NoexecMount(PathBuf);
@@ -142,7 +142,7 @@ fn fixed_graphs(d: &support::DataDir) -> Vec<Graph> {
         height: 150,
         ..GraphOptions::default()
     };
-    let lookup = collectd_view::ds_lookup(&index, None);
+    let lookup = collectd_rrd::ds_lookup(&index, None);
     let h1 = || vec!["h1".to_owned()];
     let requests = [
         Request {

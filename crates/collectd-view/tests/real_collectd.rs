@@ -7,10 +7,10 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use collectd_view::graph::{Format, Graph};
-use collectd_view::index::Index;
-use collectd_view::rrdtool::{Pool, PoolConfig};
-use collectd_view::select::{self, GraphOptions, Mode, PluginSelection, Request};
+use collectd_rrd::graph::{Format, Graph};
+use collectd_rrd::index::Index;
+use collectd_rrd::rrdtool::{Pool, PoolConfig};
+use collectd_rrd::select::{self, GraphOptions, Mode, PluginSelection, Request};
 
 const INTERVALS: u32 = 5;
 
@@ -73,7 +73,7 @@ fn request(hosts: &[&str], categories: &[&str], stats: &[&str], mode: Mode) -> R
 }
 
 fn plan(index: &Arc<Index>, request: &Request, options: &GraphOptions) -> Vec<Graph> {
-    let lookup = collectd_view::ds_lookup(index, None);
+    let lookup = collectd_rrd::ds_lookup(index, None);
     select::plan(&index.snapshot(), request, options, &lookup).expect("the selection exists")
 }
 

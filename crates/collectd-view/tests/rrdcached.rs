@@ -8,10 +8,10 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use collectd_view::graph::Graph;
-use collectd_view::index::Index;
-use collectd_view::rrdtool::{Pool, PoolConfig, RrdtoolError};
-use collectd_view::select::{self, GraphOptions, Mode, Request};
+use collectd_rrd::graph::Graph;
+use collectd_rrd::index::Index;
+use collectd_rrd::rrdtool::{Pool, PoolConfig, RrdtoolError};
+use collectd_rrd::select::{self, GraphOptions, Mode, Request};
 
 const INTERVALS: u32 = 3;
 
@@ -120,7 +120,7 @@ fn plan(index: &Arc<Index>, host: &str, options: &GraphOptions) -> Graph {
         mode: Mode::Auto,
         ..Request::default()
     };
-    let lookup = collectd_view::ds_lookup(index, None);
+    let lookup = collectd_rrd::ds_lookup(index, None);
     let mut graphs = select::plan(&index.snapshot(), &request, options, &lookup).expect("the selection exists");
     assert_eq!(graphs.len(), 1);
     graphs.remove(0)

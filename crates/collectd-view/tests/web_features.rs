@@ -3,7 +3,7 @@
 //! rrdtool: PDF (§6.9), stacks ordered by value (§6.2), per-type overrides from a data file
 //! (§6.4, §6.5), current values with thresholds on the overview (§6.11).
 
-mod support;
+use testkit::fixture as support;
 
 use std::process::Command;
 use std::sync::Arc;
@@ -11,9 +11,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use collectd_view::graph::style::GraphConfig;
-use collectd_view::index::Index;
-use collectd_view::rrdtool::{Pool, PoolConfig};
+use collectd_rrd::graph::style::GraphConfig;
+use collectd_rrd::index::Index;
+use collectd_rrd::rrdtool::{Pool, PoolConfig};
 use collectd_view::web::{self, AppState, StateOptions};
 use http_body_util::BodyExt;
 use support::DataDir;

@@ -2,15 +2,15 @@
 //! (traversal attempts, huge sizes, unknown names, malformed times), against RRD files made
 //! as collectd makes them and a real rrdtool. Requests go straight into the router.
 
-mod support;
+use testkit::fixture as support;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use collectd_view::index::Index;
-use collectd_view::rrdtool::{Pool, PoolConfig};
+use collectd_rrd::index::Index;
+use collectd_rrd::rrdtool::{Pool, PoolConfig};
 use collectd_view::web::{self, AppState};
 use http_body_util::BodyExt;
 use support::DataDir;

@@ -24,12 +24,30 @@ mod client;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 pub mod protocol;
+#[cfg(feature = "server")]
+pub mod server;
 
 pub use client::{
     Connection, ConnectionBuilder, Counter, DEFAULT_INTERVAL, DEFAULT_PORT, SenderStats, Stat, flush, sanitize,
     shutdown, start_threads,
 };
 pub use protocol::Credentials;
+
+/// The plugin name of the value lists this library sends, as the original module sent
+/// them: collectd's rrdtool plugin stores them under `HOST/any[-INSTANCE]/`.
+///
+/// ```
+/// assert_eq!(format!("web1/{}/", collectd::MODULE_PLUGIN), "web1/any/");
+/// ```
+pub const MODULE_PLUGIN: &str = "any";
+
+/// The type of the value lists this library sends: every stat is a gauge, stored as
+/// `gauge-CATEGORY[-SPECIFIC]-STAT.rrd`.
+///
+/// ```
+/// assert_eq!(format!("{}-coin_stats-flips.rrd", collectd::MODULE_TYPE), "gauge-coin_stats-flips.rrd");
+/// ```
+pub const MODULE_TYPE: &str = "gauge";
 
 /// What can go wrong when starting the background threads.
 ///

@@ -78,6 +78,7 @@
 mod csv;
 mod daemon;
 mod error;
+pub mod fixture;
 mod gate;
 mod ports;
 mod process;

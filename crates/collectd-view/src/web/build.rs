@@ -10,10 +10,10 @@ use axum::http::StatusCode;
 
 use super::Problem;
 use super::params::{Draw, SeriesRef, Target, View};
-use crate::graph::style::{GraphConfig, StyleKey};
-use crate::graph::{Combine, Graph, Kind, Series, Source};
-use crate::index::{RrdFile, Snapshot};
-use crate::select::{self, DsLookup, GraphOptions, Mode, Request, SelectError};
+use collectd_rrd::graph::style::{GraphConfig, StyleKey};
+use collectd_rrd::graph::{Combine, Graph, Kind, Series, Source};
+use collectd_rrd::index::{RrdFile, Snapshot};
+use collectd_rrd::select::{self, DsLookup, GraphOptions, Mode, Request, SelectError};
 
 /// A graph made from a target, with what the web layer needs beside it.
 #[derive(Debug, Clone)]
@@ -178,7 +178,7 @@ pub fn display_name(file: &RrdFile) -> String {
             Some(sp) => format!("{} {sp} {}", m.category(), m.stat()),
             None => format!("{} {}", m.category(), m.stat()),
         },
-        None => crate::index::join_instance(&file.id.type_, file.id.type_instance.as_deref()),
+        None => collectd_rrd::naming::join_instance(&file.id.type_, file.id.type_instance.as_deref()),
     }
 }
 

@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::Problem;
-use crate::graph::Format;
-use crate::index::{Host, RrdFile, Snapshot};
-use crate::rrdtool::Geometry;
+use collectd_rrd::graph::Format;
+use collectd_rrd::index::{Host, RrdFile, Snapshot};
+use collectd_rrd::rrdtool::Geometry;
 
 /// A rendered image and what its HTTP response carries.
 #[derive(Debug)]
@@ -314,7 +314,7 @@ mod tests {
         for p in ["", "h1", "h1/load", "h2", "h2/load", "h3", "h3/load"] {
             std::fs::File::open(d.join(p)).unwrap().set_modified(old).unwrap();
         }
-        let index = crate::index::Index::open(d).unwrap();
+        let index = collectd_rrd::index::Index::open(d).unwrap();
         let derived = AtomicUsize::new(0);
         let derive = |h: &Arc<Host>| {
             derived.fetch_add(1, Ordering::Relaxed);

@@ -13,8 +13,8 @@ use serde_json::json;
 
 use super::params::{Draw, GRAPH_KEYS, Params, Target, View};
 use super::{AppState, GraphOut, Problem, blocking, cache, style_options, time};
-use crate::graph::{Format, Graph, escape};
-use crate::rrdtool::Xport;
+use collectd_rrd::graph::{Format, Graph, escape};
+use collectd_rrd::rrdtool::Xport;
 
 /// Size of a graph requested without `w`/`h`.
 pub const DEFAULT_SIZE: (u32, u32) = (800, 300);

@@ -9,12 +9,12 @@
 //! - **Bounded input.** Width, height, span, number of series and query length are bounded;
 //!   a bad parameter gets a 400 page naming it and saying why ([`params::BadParam`]).
 //! - **rrdtool off the async threads.** Lookups and renderings run in `spawn_blocking`
-//!   through the [`crate::rrdtool::Pool`]; images are cached by argv and freshness
+//!   through the [`collectd_rrd::rrdtool::Pool`]; images are cached by argv and freshness
 //!   ([`cache`]), carry an ETag, Last-Modified and a `max-age` of one pixel of time.
 //! - **Fresh and styled.** With `--collectd-socket`, collectd's rrdtool cache is flushed
-//!   for a graph's files before they are read ([`crate::flush`]); stacks are ordered by
+//!   for a graph's files before they are read ([`collectd_rrd::flush`]); stacks are ordered by
 //!   value; per-type overrides and thresholds come from `--graph-config`
-//!   ([`crate::graph::style`]) over the embedded defaults.
+//!   ([`collectd_rrd::graph::style`]) over the embedded defaults.
 //! - **Everything embedded.** Templates are `maud` (compile-time, escaping); the CSS and
 //!   JavaScript are ours, included in the binary; no CDN, no build step.
 
@@ -38,12 +38,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::flush::Flusher;
-use crate::graph::style::GraphConfig;
-use crate::graph::{Format, GraphError, Grid, Kind};
-use crate::index::{Index, IndexError, Refresher, Snapshot};
-use crate::rrdtool::{Pool, PoolConfig, RrdtoolError};
 use cache::{RenderCache, Rendered};
+use collectd_rrd::flush::Flusher;
+use collectd_rrd::graph::style::GraphConfig;
+use collectd_rrd::graph::{Format, GraphError, Grid, Kind};
+use collectd_rrd::index::{Index, IndexError, Refresher, Snapshot};
+use collectd_rrd::rrdtool::{Pool, PoolConfig, RrdtoolError};
 use params::{BadParam, Draw, Target, View};
 use search::SearchIndex;
 
@@ -70,10 +70,7 @@ pub enum WebError {
     Io(#[from] std::io::Error),
     /// The graph configuration file is unusable.
     #[error(transparent)]
-    Config(#[from] crate::graph::style::ConfigError),
-    /// The receiver of `--receive` could not start.
-    #[error("receiver: {0}")]
-    Receiver(#[from] crate::receiver::ReceiverError),
+    Config(#[from] collectd_rrd::graph::style::ConfigError),
 }
 
 /// Settings of `collectd-view serve`.
@@ -118,75 +115,6 @@ impl ServeConfig {
             collectd_interval: Duration::from_secs(10),
         }
     }
-}
-
-/// The arguments of `collectd-view serve`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ServeArgs {
-    /// collectd's DataDir.
-    #[arg(long, default_value = "/var/lib/collectd/rrd")]
-    pub data_dir: PathBuf,
-    /// Address to listen on (loopback unless told otherwise).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-    /// rrdcached address: rrdtool flushes the files there before reading (`--daemon`). Use
-    /// its unix socket (`unix:/path`): over TCP rrdtool refuses absolute file names.
-    #[arg(long)]
-    pub rrdcached: Option<String>,
-    /// The rrdtool program.
-    #[arg(long, default_value = "rrdtool")]
-    pub rrdtool: String,
-    /// Number of rrdtool processes (default: one per core, at most 4).
-    #[arg(long)]
-    pub workers: Option<usize>,
-    /// Longest a rendering may take, in seconds.
-    #[arg(long, default_value_t = 30)]
-    pub timeout: u64,
-    /// Also receive collectd datagrams on this address and write them into the DataDir,
-    /// as `collectd-view receive` does (security level None; use `receive` for more).
-    #[arg(long, value_name = "ADDR")]
-    pub receive: Option<SocketAddr>,
-    /// Per-type graph overrides and thresholds (TOML), merged over the embedded defaults.
-    #[arg(long, value_name = "FILE")]
-    pub graph_config: Option<PathBuf>,
-    /// collectd's unixsock socket: before a graph or export, flush what collectd's rrdtool
-    /// plugin still caches for its files.
-    #[arg(long, value_name = "PATH")]
-    pub collectd_socket: Option<PathBuf>,
-    /// collectd's Interval in seconds: only files older than this are flushed.
-    #[arg(long, default_value_t = 10.0)]
-    pub collectd_interval: f64,
-}
-
-/// Runs `collectd-view serve` until Ctrl-C or SIGTERM.
-pub fn run(args: ServeArgs) -> Result<(), WebError> {
-    let mut config = ServeConfig::new(args.data_dir);
-    config.listen = args.listen;
-    config.rrdcached = args.rrdcached;
-    config.rrdtool = args.rrdtool.into();
-    if let Some(w) = args.workers {
-        config.workers = w.clamp(1, 64);
-    }
-    config.timeout = Duration::from_secs(args.timeout.max(1));
-    config.graph_config = Arc::new(GraphConfig::load(args.graph_config.as_deref())?);
-    config.collectd_socket = args.collectd_socket;
-    config.collectd_interval = Duration::from_secs_f64(args.collectd_interval.clamp(0.0, 86_400.0));
-    let receiver = match args.receive {
-        Some(listen) => {
-            let pool = Pool::new(crate::rrdtool::PoolConfig::default())?;
-            let receiver =
-                crate::receiver::Receiver::start(crate::receiver::ReceiverConfig::new(listen, &config.data_dir), pool)?;
-            eprintln!("collectd-view: receiving on udp://{}", receiver.local_addr());
-            Some(receiver)
-        }
-        None => None,
-    };
-    let served = serve(config);
-    if let Some(receiver) = receiver {
-        // Writes what is pending before exit.
-        eprintln!("collectd-view: receiver {}", receiver.stop());
-    }
-    served
 }
 
 /// A request that cannot be answered as asked: status, title, what was wrong, and what
@@ -302,7 +230,7 @@ const ORDER_TTL: Duration = Duration::from_secs(60);
 const MTIME_SETTLE: Duration = Duration::from_secs(2);
 
 /// The last values of a file: time and (DS, value).
-pub type LastValues = Option<crate::rrdtool::LastUpdate>;
+pub type LastValues = Option<collectd_rrd::rrdtool::LastUpdate>;
 
 /// What changes whenever a file is written (or replaced): modification and change times,
 /// inode and size.
@@ -499,7 +427,7 @@ impl AppState {
     }
 
     /// A host's card data if the overview derived it and it is still fresh.
-    pub(crate) fn fresh_card_data(&self, h: &Arc<crate::index::Host>) -> Option<Arc<pages::CardData>> {
+    pub(crate) fn fresh_card_data(&self, h: &Arc<collectd_rrd::index::Host>) -> Option<Arc<pages::CardData>> {
         self.0.cards.peek(h)
     }
 
@@ -511,7 +439,7 @@ impl AppState {
     }
 
     /// Orders a stack by its series' averages over its range (reused for a minute).
-    fn order_stack(&self, graph: &mut crate::graph::Graph) -> Result<(), Problem> {
+    fn order_stack(&self, graph: &mut collectd_rrd::graph::Graph) -> Result<(), Problem> {
         if !matches!(graph.kind, Kind::Stack { .. }) || graph.series.len() < 2 || !graph.order.is_empty() {
             return Ok(());
         }
@@ -523,7 +451,7 @@ impl AppState {
             graph.order = order.clone();
             return Ok(());
         }
-        self.0.pool.order_stack_by_value(graph)?;
+        collectd_rrd::graph::averages::order_stack_by_value(&self.0.pool, graph)?;
         let mut orders = self.0.orders.lock().unwrap_or_else(|e| e.into_inner());
         if orders.len() > 10_000 {
             orders.clear();
@@ -552,8 +480,8 @@ impl AppState {
     }
 
     /// Data source lookup through the index's header reader, then `rrdtool info`.
-    pub fn ds_lookup(&self) -> impl Fn(&crate::index::RrdFile) -> Result<Vec<String>, String> + '_ {
-        crate::ds_lookup(&self.0.index, Some(&self.0.pool))
+    pub fn ds_lookup(&self) -> impl Fn(&collectd_rrd::index::RrdFile) -> Result<Vec<String>, String> + '_ {
+        collectd_rrd::ds_lookup(&self.0.index, Some(&self.0.pool))
     }
 
     /// Builds the graph of a target (blocking: may read file headers).
@@ -574,7 +502,7 @@ impl AppState {
         format: Format,
         spark: bool,
     ) -> Result<GraphOut, Problem> {
-        let range = view.resolve().map_err(|e| Problem::from(BadParam::new("start", e)))?;
+        let range = view.resolve().map_err(|e| Problem::from(BadParam::new("start", e.to_string())))?;
         let built = self.build(target, mode, view)?;
         let mut graph = built.graph;
         graph.format = format;
@@ -609,8 +537,8 @@ impl AppState {
         target: &Target,
         mode: Draw,
         view: &View,
-    ) -> Result<(crate::graph::Graph, crate::rrdtool::Xport), Problem> {
-        view.resolve().map_err(|e| Problem::from(BadParam::new("start", e)))?;
+    ) -> Result<(collectd_rrd::graph::Graph, collectd_rrd::rrdtool::Xport), Problem> {
+        view.resolve().map_err(|e| Problem::from(BadParam::new("start", e.to_string())))?;
         let built = self.build(target, mode, view)?;
         self.flush(&built.files);
         let x = self.0.pool.xport(&built.graph)?;
@@ -755,8 +683,8 @@ pub fn serve(config: ServeConfig) -> Result<(), WebError> {
         let listener = bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let snap = state.snapshot();
-        eprintln!(
-            "collectd-view: serving {} ({} hosts, {} files) on http://{addr}/",
+        log::info!(
+            "serving {} ({} hosts, {} files) on http://{addr}/",
             config.data_dir.display(),
             snap.hosts.len(),
             snap.file_count()

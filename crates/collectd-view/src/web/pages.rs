@@ -16,9 +16,9 @@ use super::html::{Crumb, Figure, PageUrl, age_badge, figure, layout, mode_bar, r
 use super::params::{Draw, Params, Query, SeriesRef, Target, View, seg};
 use super::search::{file_href, file_label, file_ref};
 use super::{AppState, GraphOut, Problem, blocking};
-use crate::graph::Format;
-use crate::graph::style::{Level, Threshold};
-use crate::index::{Host, ModuleTree, PluginDir, RrdFile, Snapshot};
+use collectd_rrd::graph::Format;
+use collectd_rrd::graph::style::{Level, Threshold};
+use collectd_rrd::index::{Host, ModuleTree, PluginDir, RrdFile, Snapshot};
 
 /// Plot size of the large graph of a detail page.
 pub const DETAIL_SIZE: (u32, u32) = (960, 320);
@@ -370,7 +370,7 @@ fn current_values(st: &AppState, h: &Host) -> Vec<CurrentValue> {
                     type_: f.id.type_.clone(),
                     ti: f.id.type_instance.clone(),
                 };
-                let name = crate::index::join_instance(&f.id.type_, f.id.type_instance.as_deref());
+                let name = collectd_rrd::naming::join_instance(&f.id.type_, f.id.type_instance.as_deref());
                 let label =
                     if d.dir_name == name { format!("{name} {ds}") } else { format!("{} {name} {ds}", d.dir_name) };
                 let label = if f.id.type_ == "load" && d.dir_name == "load" { format!("load {ds}") } else { label };
@@ -576,7 +576,7 @@ fn lookup_category<'s>(
     inst: Option<&str>,
     cat: &str,
     view: &View,
-) -> Result<&'s crate::index::Category, Problem> {
+) -> Result<&'s collectd_rrd::index::Category, Problem> {
     let h = lookup_host(snap, host, view)?;
     let all_cats = || {
         modules(h)
@@ -593,7 +593,7 @@ fn lookup_category<'s>(
             .collect::<Vec<_>>()
     };
     let m = snap.module(host, inst).ok_or_else(|| {
-        let dir = crate::index::join_instance("any", inst);
+        let dir = collectd_rrd::naming::join_instance("any", inst);
         Problem::not_found(format!("host {host:?} has no directory {dir:?} of the original module"))
             .nearby_links(all_cats())
     })?;
@@ -805,7 +805,7 @@ pub async fn plugin(
                 @let Target::Plugin { type_, .. } = t else { continue };
                 @let files: Vec<_> = d.files.values().filter(|f| &f.id.type_ == type_).collect();
                 @let add: Vec<(String, String)> = if files.len() <= 4 {
-                    files.iter().map(|f| (format!("{} to graph", crate::index::join_instance(&f.id.type_, f.id.type_instance.as_deref())), file_ref(f).to_param())).collect()
+                    files.iter().map(|f| (format!("{} to graph", collectd_rrd::naming::join_instance(&f.id.type_, f.id.type_instance.as_deref())), file_ref(f).to_param())).collect()
                 } else { Vec::new() };
                 (figure(&Figure { target: t, mode: Draw::Auto, view: &view, heading: Some((type_.clone(), Some(t.detail_url(&without_size(&view), Draw::Auto)))), rendered: Some(r), add, interactive: true }))
             }
@@ -838,7 +838,7 @@ pub async fn type_page(
             d.files
                 .values()
                 .map(|f| {
-                    let name = crate::index::join_instance(&f.id.type_, f.id.type_instance.as_deref());
+                    let name = collectd_rrd::naming::join_instance(&f.id.type_, f.id.type_instance.as_deref());
                     (name, file_href(f))
                 })
                 .collect::<Vec<_>>()
@@ -861,7 +861,7 @@ pub async fn type_page(
             shown
                 .iter()
                 .map(|f| {
-                    let n = crate::index::join_instance(&f.id.type_, f.id.type_instance.as_deref());
+                    let n = collectd_rrd::naming::join_instance(&f.id.type_, f.id.type_instance.as_deref());
                     (format!("{n} to graph"), file_ref(f).to_param())
                 })
                 .collect()

@@ -413,8 +413,8 @@ impl View {
     pub fn from_params(p: &Params, size: (u32, u32)) -> Result<View, BadParam> {
         let start_text = p.one("start")?.unwrap_or(DEFAULT_START).to_owned();
         let end_text = p.one("end")?.unwrap_or(DEFAULT_END).to_owned();
-        let start = TimeArg::parse(&start_text).map_err(|e| BadParam::new("start", e))?;
-        let end = TimeArg::parse(&end_text).map_err(|e| BadParam::new("end", e))?;
+        let start = TimeArg::parse(&start_text).map_err(|e| BadParam::new("start", e.to_string()))?;
+        let end = TimeArg::parse(&end_text).map_err(|e| BadParam::new("end", e.to_string()))?;
         let dim = |key: &str, (lo, hi): (u32, u32), default: u32| -> Result<u32, BadParam> {
             match p.one(key)? {
                 None => Ok(default),
@@ -433,6 +433,7 @@ impl View {
         let v = View { start_text, end_text, start, end, width, height, sized };
         // Reject impossible ranges now, with the parameter's name.
         time::resolve(v.start, v.end, time::now()).map_err(|e| {
+            let e = e.to_string();
             let name = if e.starts_with("end") {
                 "end"
             } else if e.starts_with("start ") {
@@ -476,7 +477,7 @@ impl View {
     }
 
     /// Resolves the range now.
-    pub fn resolve(&self) -> Result<time::Resolved, String> {
+    pub fn resolve(&self) -> Result<time::Resolved, time::TimeError> {
         time::resolve(self.start, self.end, time::now())
     }
 

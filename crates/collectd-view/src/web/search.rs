@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::params::{Query, SeriesRef, seg};
-use crate::index::{Meaning, RrdFile, Snapshot};
+use collectd_rrd::index::{Meaning, RrdFile, Snapshot};
 
 /// One searchable series.
 #[derive(Debug, Clone)]
@@ -47,7 +47,7 @@ pub fn file_href(f: &RrdFile) -> String {
             if let Some(ti) = &id.type_instance {
                 q.push("ti", ti);
             }
-            let dir = crate::index::join_instance(&id.plugin, id.plugin_instance.as_deref());
+            let dir = collectd_rrd::naming::join_instance(&id.plugin, id.plugin_instance.as_deref());
             format!("/host/{}/plugin/{}/type/{}", seg(&id.host), seg(&dir), seg(&id.type_))
         }
     };
@@ -59,8 +59,8 @@ pub fn file_ref(f: &RrdFile) -> SeriesRef {
     let id = &f.id;
     SeriesRef {
         host: id.host.clone(),
-        dir: crate::index::join_instance(&id.plugin, id.plugin_instance.as_deref()),
-        file: crate::index::join_instance(&id.type_, id.type_instance.as_deref()),
+        dir: collectd_rrd::naming::join_instance(&id.plugin, id.plugin_instance.as_deref()),
+        file: collectd_rrd::naming::join_instance(&id.type_, id.type_instance.as_deref()),
         ds: None,
     }
 }
@@ -68,7 +68,7 @@ pub fn file_ref(f: &RrdFile) -> SeriesRef {
 /// How a file is named in lists: `host › category › stat › specific`, `host › dir › file`.
 pub fn file_label(f: &RrdFile) -> String {
     let id = &f.id;
-    let dir = crate::index::join_instance(&id.plugin, id.plugin_instance.as_deref());
+    let dir = collectd_rrd::naming::join_instance(&id.plugin, id.plugin_instance.as_deref());
     match &f.meaning {
         Some(Meaning::Base { category, stat }) => {
             let inst = id.plugin_instance.as_deref().map(|i| format!(" ({i})")).unwrap_or_default();
@@ -79,7 +79,11 @@ pub fn file_label(f: &RrdFile) -> String {
             format!("{} › {category}{inst} › {stat} › {specific}", id.host)
         }
         None => {
-            format!("{} › {dir} › {}", id.host, crate::index::join_instance(&id.type_, id.type_instance.as_deref()))
+            format!(
+                "{} › {dir} › {}",
+                id.host,
+                collectd_rrd::naming::join_instance(&id.type_, id.type_instance.as_deref())
+            )
         }
     }
 }
@@ -137,7 +141,7 @@ impl SearchIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::Index;
+    use collectd_rrd::index::Index;
 
     #[test]
     fn finds_by_every_word() {

@@ -1,37 +1,13 @@
-//! Test support: RRD files made exactly as collectd 5.12's rrdtool plugin makes them
+//! Fixtures: RRD files made exactly as collectd 5.12's rrdtool plugin makes them
 //! (`src/utils/rrdcreate/rrdcreate.c`: step, `DS:name:TYPE:<2*step>:min:max`, 15 RRAs), in a
-//! temporary DataDir, with known values. Later tests can swap this for files written by a
-//! real collectd fed by the library (the `testkit` crate).
-
-#![allow(dead_code)]
+//! temporary DataDir, with known values, for tests and benchmarks of the read side.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Whether interop tests may be skipped: only when COLLECTD_RS_SKIP_INTEROP=1 outside CI.
-fn may_skip() -> bool {
-    std::env::var("COLLECTD_RS_SKIP_INTEROP").as_deref() == Ok("1") && std::env::var("CI").as_deref() != Ok("true")
-}
-
-/// Checks that rrdtool is installed. Returns false (skip) only when allowed; panics with a
-/// message naming the Debian package otherwise.
+/// Whether rrdtool is installed: [`crate::require_rrdtool`]'s gate (false means skip).
 pub fn require_rrdtool() -> bool {
-    let ok = Command::new("rrdtool")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success() || !o.stdout.is_empty())
-        .unwrap_or(false);
-    if ok {
-        return true;
-    }
-    if may_skip() {
-        eprintln!("rrdtool not found: skipping (COLLECTD_RS_SKIP_INTEROP=1)");
-        return false;
-    }
-    panic!(
-        "rrdtool is not installed: install the Debian package `rrdtool` (apt-get install rrdtool), \
-         or set COLLECTD_RS_SKIP_INTEROP=1 outside CI to skip"
-    );
+    crate::require_rrdtool().is_some()
 }
 
 /// collectd's RRA list for `step` (RRARows 1200, XFF 0.1, default timespans).

@@ -1,11 +1,14 @@
-//! The listening side shared by `dump` and `receive`: the `--listen` address, the UDP
-//! socket (receive buffer, multicast groups), and the security level with its AuthFile,
-//! re-read when it changes.
+//! The socket side of receiving (feature `server`): the listen address, the UDP socket
+//! (receive buffer, multicast groups), the security level with its AuthFile, re-read
+//! when it changes, and the kernel's view of UDP sockets (`/proc/net/udp`).
+//!
+//! The datagrams it receives are parsed by [`crate::protocol::parse`] or
+//! [`crate::protocol::parse_each`]; what is done with them is the caller's.
 //!
 //! The socket is set up as collectd's network plugin sets up a `<Listen>` socket
 //! (`network_bind_socket`): `SO_REUSEADDR`, bound to the address itself, and for a
 //! multicast address the group is joined (`IP_ADD_MEMBERSHIP` / `IPV6_ADD_MEMBERSHIP` on
-//! `--interface`, else the kernel's choice) with multicast loop turned off. Unlike
+//! the given interface, else the kernel's choice) with multicast loop turned off. Unlike
 //! collectd, the receive buffer is raised (8 MiB asked by default) so bursts are not
 //! dropped while the process is busy, and a datagram may be up to 65535 bytes.
 
@@ -14,7 +17,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use collectd::protocol::{AuthFile, ReceiveSecurity, SecurityLevel};
+use crate::protocol::{AuthFile, ReceiveSecurity, SecurityLevel};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 
 /// collectd's port.
@@ -24,40 +27,19 @@ pub const DEFAULT_RECEIVE_BUFFER: usize = 8 << 20;
 /// The largest UDP payload: every datagram is read whole.
 pub const MAX_DATAGRAM: usize = 65535;
 
-/// The options of a listening subcommand.
-#[derive(clap::Args, Debug, Clone)]
-pub struct ListenArgs {
-    /// Address to listen on: an IP address or host name, optionally with :PORT (25826 by
-    /// default; an IPv6 address with a port goes in brackets). A multicast address (e.g.
-    /// 239.192.74.66, ff18::efc0:4a42) joins the group.
-    #[arg(long, value_name = "ADDR")]
-    pub listen: String,
-    /// What datagrams must be: none (anything; signatures are checked when an auth file is
-    /// given), sign (signed or encrypted) or encrypt (encrypted).
-    #[arg(long, value_name = "LEVEL", default_value = "none", value_parser = parse_security_level)]
-    pub security_level: SecurityLevel,
-    /// collectd AuthFile (`user: password` lines) for verifying and decrypting; re-read
-    /// when it changes. Required by sign and encrypt.
-    #[arg(long, value_name = "FILE")]
-    pub auth_file: Option<PathBuf>,
-    /// Network interface for joining a multicast group (collectd's `Interface`), e.g. lo.
-    #[arg(long, value_name = "NAME")]
-    pub interface: Option<String>,
-    /// Socket receive buffer to ask for, in bytes (the kernel may grant less: see
-    /// net.core.rmem_max).
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RECEIVE_BUFFER)]
-    pub receive_buffer: usize,
-}
-
-fn parse_security_level(text: &str) -> Result<SecurityLevel, String> {
-    SecurityLevel::parse(text).ok_or_else(|| format!("{text:?} is not one of none, sign, encrypt"))
-}
-
 /// What went wrong setting up the listening side.
-#[derive(Debug, thiserror::Error)]
+///
+/// ```
+/// use collectd::server::{ListenError, parse_listen_addr};
+///
+/// let error = parse_listen_addr("127.0.0.1:99999").unwrap_err();
+/// assert!(matches!(error, ListenError::BadAddress { .. }));
+/// assert_eq!(error.to_string(), "listen address \"127.0.0.1:99999\": port \"99999\" is not a number from 0 to 65535");
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
 pub enum ListenError {
-    /// The `--listen` value is not an address.
-    #[error("--listen {text:?}: {reason}")]
+    /// The listen address is not an address.
     BadAddress {
         /// The value given.
         text: String,
@@ -65,46 +47,67 @@ pub enum ListenError {
         reason: String,
     },
     /// A socket operation failed.
-    #[error("--listen {addr}: cannot {action}: {source}")]
     Socket {
         /// The address.
         addr: SocketAddr,
         /// What was being done.
         action: &'static str,
         /// The underlying error.
-        #[source]
         source: io::Error,
     },
-    /// `--interface` names no interface.
-    #[error("--interface {name:?}: no such network interface ({source})")]
+    /// The multicast interface names no interface.
     NoInterface {
         /// The name given.
         name: String,
         /// The underlying error.
-        #[source]
         source: io::Error,
     },
     /// Sign or encrypt without an AuthFile: collectd refuses such a socket too.
-    #[error("--security-level {level}: needs --auth-file with the users it accepts (collectd refuses this socket too)")]
     NeedsAuthFile {
         /// The level.
         level: &'static str,
     },
     /// The AuthFile cannot be read.
-    #[error("--auth-file {path}: {source}")]
     AuthFile {
         /// The file.
         path: PathBuf,
         /// The underlying error.
-        #[source]
         source: io::Error,
     },
 }
 
-/// Reads a `--listen` value: `IP`, `IP:PORT`, `[IPV6]:PORT`, `HOST` or `HOST:PORT`.
+impl std::fmt::Display for ListenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ListenError::BadAddress { text, reason } => write!(f, "listen address {text:?}: {reason}"),
+            ListenError::Socket { addr, action, source } => write!(f, "{addr}: cannot {action}: {source}"),
+            ListenError::NoInterface { name, source } => {
+                write!(f, "interface {name:?}: no such network interface ({source})")
+            }
+            ListenError::NeedsAuthFile { level } => write!(
+                f,
+                "security level {level} needs an AuthFile with the users it accepts (collectd refuses this socket too)"
+            ),
+            ListenError::AuthFile { path, source } => write!(f, "AuthFile {}: {source}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for ListenError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ListenError::Socket { source, .. }
+            | ListenError::NoInterface { source, .. }
+            | ListenError::AuthFile { source, .. } => Some(source),
+            ListenError::BadAddress { .. } | ListenError::NeedsAuthFile { .. } => None,
+        }
+    }
+}
+
+/// Reads a listen address: `IP`, `IP:PORT`, `[IPV6]:PORT`, `HOST` or `HOST:PORT`.
 ///
 /// ```
-/// use collectd_view::receiver::listen::parse_listen_addr;
+/// use collectd::server::parse_listen_addr;
 ///
 /// assert_eq!(parse_listen_addr("127.0.0.1:9999").unwrap().to_string(), "127.0.0.1:9999");
 /// assert_eq!(parse_listen_addr("::1").unwrap().to_string(), "[::1]:25826");
@@ -280,11 +283,6 @@ impl Auth {
         Ok(Auth { level, file })
     }
 
-    /// From the command-line options.
-    pub fn from_args(args: &ListenArgs) -> Result<Auth, ListenError> {
-        Auth::new(args.security_level, args.auth_file.as_deref())
-    }
-
     /// Re-reads the AuthFile if its modification time changed. Returns a message when the
     /// file was reloaded or could not be (the previous users stay in force then).
     pub fn refresh(&mut self) -> Option<String> {
@@ -341,9 +339,87 @@ fn report_once(last: &mut Option<String>, message: String) -> Option<String> {
     Some(message)
 }
 
+/// One UDP socket as the kernel lists it in `/proc/net/udp` or `/proc/net/udp6`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UdpSocketEntry {
+    /// The local port it is bound to.
+    pub port: u16,
+    /// Whether it is listed in `/proc/net/udp6`.
+    pub ipv6: bool,
+    /// Bytes waiting in its receive queue.
+    pub rx_queue: u64,
+    /// Its inode, as in `/proc/PID/fd/N -> socket:[INODE]`.
+    pub inode: u64,
+    /// Datagrams the kernel dropped on it (a full receive buffer, mostly).
+    pub drops: u64,
+}
+
+/// Every UDP socket the kernel lists (`/proc/net/udp` then `/proc/net/udp6`); `None` when
+/// neither table can be read (not Linux, or `/proc` hidden).
+///
+/// ```
+/// let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+/// let port = socket.local_addr().unwrap().port();
+/// if let Some(table) = collectd::server::udp_sockets() {
+///     assert!(table.iter().any(|entry| entry.port == port && !entry.ipv6));
+/// }
+/// ```
+pub fn udp_sockets() -> Option<Vec<UdpSocketEntry>> {
+    let mut entries = Vec::new();
+    let mut readable = false;
+    for (table, ipv6) in [("/proc/net/udp", false), ("/proc/net/udp6", true)] {
+        let Ok(text) = std::fs::read_to_string(table) else { continue };
+        readable = true;
+        entries.extend(text.lines().skip(1).filter_map(|line| parse_udp_line(line, ipv6)));
+    }
+    readable.then_some(entries)
+}
+
+/// One row: `sl local_address rem_address st tx_queue:rx_queue tr:when retrnsmt uid
+/// timeout inode ref pointer drops`, addresses and queues in hexadecimal.
+fn parse_udp_line(line: &str, ipv6: bool) -> Option<UdpSocketEntry> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let (_, port) = fields.get(1)?.rsplit_once(':')?;
+    let (_, rx_queue) = fields.get(4)?.split_once(':')?;
+    Some(UdpSocketEntry {
+        port: u16::from_str_radix(port, 16).ok()?,
+        ipv6,
+        rx_queue: u64::from_str_radix(rx_queue, 16).ok()?,
+        inode: fields.get(9)?.parse().ok()?,
+        drops: fields.get(12)?.parse().ok()?,
+    })
+}
+
+/// The kernel's drop count for the UDP socket bound to `local`, when it can be found.
+///
+/// ```
+/// let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+/// let drops = collectd::server::udp_drops(socket.local_addr().unwrap());
+/// assert!(drops.is_none_or(|drops| drops == 0));
+/// ```
+pub fn udp_drops(local: SocketAddr) -> Option<u64> {
+    let on_port = udp_sockets()?.into_iter().filter(|e| e.port == local.port() && e.ipv6 == local.is_ipv6());
+    on_port.map(|e| e.drops).reduce(|a, b| a + b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_kernels_udp_table() {
+        let line = "  821: 0100007F:63A2 00000000:0000 07 00000000:00000A00 00:00000000 00000000     0        0 4242 2 0000000000000000 17";
+        let entry = parse_udp_line(line, false).unwrap();
+        assert_eq!(entry, UdpSocketEntry { port: 0x63A2, ipv6: false, rx_queue: 0xA00, inode: 4242, drops: 17 });
+        assert_eq!(parse_udp_line("  sl  local_address rem_address", false), None);
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let local = socket.local_addr().unwrap();
+        if let Some(table) = udp_sockets() {
+            assert_eq!(table.iter().filter(|e| e.port == local.port() && !e.ipv6).count(), 1);
+            assert_eq!(udp_drops(local), Some(0));
+        }
+    }
 
     #[test]
     fn addresses() {
@@ -356,7 +432,7 @@ mod tests {
             [("", "empty"), ("127.0.0.1:99999", "port \"99999\""), ("[zz]", "not an IPv6"), ("::1:x", "port")]
         {
             let e = parse_listen_addr(bad).unwrap_err().to_string();
-            assert!(e.starts_with(&format!("--listen {bad:?}")) && e.contains(says), "{bad}: {e}");
+            assert!(e.starts_with(&format!("listen address {bad:?}")) && e.contains(says), "{bad}: {e}");
         }
     }
 
@@ -368,7 +444,7 @@ mod tests {
         assert!(l.receive_buffer_granted >= 2048, "{}", l.receive_buffer_granted);
         assert!(l.describe().starts_with("listening on 127.0.0.1:"));
         let e = interface_index("no-such-if0").unwrap_err().to_string();
-        assert!(e.contains("--interface \"no-such-if0\""), "{e}");
+        assert!(e.contains("interface \"no-such-if0\""), "{e}");
     }
 
     #[test]

@@ -2,8 +2,7 @@
 //! arguments and update strings, as pure functions.
 //!
 //! The rules (collectd `src/rrdtool.c`, `src/utils/rrdcreate/rrdcreate.c`, `src/daemon/plugin.c`):
-//! - **Path**: `DataDir/host/plugin[-plugin_instance]/type[-type_instance].rrd`, each name
-//!   passed through `escape_slashes` first ([`escape_slashes`]).
+//! - **Path**: [`crate::naming::file_path`].
 //! - **Step** (`-s`): the `StepSize` option, else the value list's interval rounded to
 //!   whole seconds; a step below one second makes no file.
 //! - **Start** (`-b`): the value's time rounded to whole seconds, minus one.
@@ -19,10 +18,7 @@
 //!   *types.db* kind says, whatever kind the datagram declared: collectd keeps them in a C
 //!   union, so a DERIVE 42 received for a GAUGE source is the double with the bits of 42.
 
-use std::borrow::Cow;
-use std::path::{Path, PathBuf};
-
-use collectd::protocol::{CdTime, DsType, Value, ValueList};
+use collectd::protocol::{CdTime, DsType, Value};
 
 use super::cformat::{format_f, format_g};
 use super::types_db::DataSet;
@@ -67,100 +63,6 @@ pub enum RrdCreateError {
     /// The options cannot give any RRA.
     #[error("bad RRA options: {0}")]
     BadConfig(String),
-    /// A name would make the path leave its directory (`.` or `..`); collectd would write
-    /// there, this receiver refuses.
-    #[error("{field} {name:?} would make the path {path} leave the data directory")]
-    UnsafeName {
-        /// Which name.
-        field: &'static str,
-        /// The name after escaping.
-        name: String,
-        /// The path it would give.
-        path: String,
-    },
-}
-
-/// collectd's `escape_slashes`: a name that is exactly `/` becomes `root`; otherwise a
-/// leading `/` is dropped and every other `/` becomes `_`.
-///
-/// ```
-/// use collectd_view::receiver::rrdcreate::escape_slashes;
-///
-/// assert_eq!(escape_slashes("/"), "root");
-/// assert_eq!(escape_slashes("/a/b"), "a_b");
-/// assert_eq!(escape_slashes("a/b/"), "a_b_");
-/// assert_eq!(escape_slashes("plain"), "plain");
-/// ```
-pub fn escape_slashes(name: &str) -> Cow<'_, str> {
-    if name == "/" {
-        return Cow::Borrowed("root");
-    }
-    if !name.contains('/') {
-        return Cow::Borrowed(name);
-    }
-    let rest = if name.len() > 1 { name.strip_prefix('/').unwrap_or(name) } else { name };
-    Cow::Owned(rest.replace('/', "_"))
-}
-
-/// The names of a value list after `escape_slashes`, as collectd's writers see them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EscapedNames<'a> {
-    /// Host.
-    pub host: Cow<'a, str>,
-    /// Plugin.
-    pub plugin: Cow<'a, str>,
-    /// Plugin instance.
-    pub plugin_instance: Cow<'a, str>,
-    /// Type.
-    pub type_: Cow<'a, str>,
-    /// Type instance.
-    pub type_instance: Cow<'a, str>,
-}
-
-impl<'a> EscapedNames<'a> {
-    /// Escapes the names of `vl`.
-    pub fn of(vl: &'a ValueList<'_>) -> Self {
-        EscapedNames {
-            host: escape_slashes(&vl.host),
-            plugin: escape_slashes(&vl.plugin),
-            plugin_instance: escape_slashes(&vl.plugin_instance),
-            type_: escape_slashes(&vl.type_),
-            type_instance: escape_slashes(&vl.type_instance),
-        }
-    }
-}
-
-/// The RRD file of a value list: `data_dir/host/plugin[-pinst]/type[-tinst].rrd`.
-///
-/// ```
-/// use std::path::Path;
-/// use collectd::protocol::{Value, ValueList};
-/// use collectd_view::receiver::rrdcreate::file_path;
-///
-/// let vl = ValueList::new("web1", "/a/b", "gauge", vec![Value::Gauge(1.0)]).with_type_instance("/");
-/// let path = file_path(Path::new("/var/lib/collectd/rrd"), &vl).unwrap();
-/// assert_eq!(path, Path::new("/var/lib/collectd/rrd/web1/a_b/gauge-root.rrd"));
-/// ```
-pub fn file_path(data_dir: &Path, vl: &ValueList<'_>) -> Result<PathBuf, RrdCreateError> {
-    let names = EscapedNames::of(vl);
-    let mut plugin_dir = names.plugin.clone().into_owned();
-    if !names.plugin_instance.is_empty() {
-        plugin_dir.push('-');
-        plugin_dir.push_str(&names.plugin_instance);
-    }
-    let mut file = names.type_.clone().into_owned();
-    if !names.type_instance.is_empty() {
-        file.push('-');
-        file.push_str(&names.type_instance);
-    }
-    file.push_str(".rrd");
-    let path = data_dir.join(names.host.as_ref()).join(&plugin_dir).join(&file);
-    for (field, name) in [("host", names.host.as_ref()), ("plugin directory", plugin_dir.as_str())] {
-        if name == "." || name == ".." {
-            return Err(RrdCreateError::UnsafeName { field, name: name.to_owned(), path: path.display().to_string() });
-        }
-    }
-    Ok(path)
 }
 
 /// The step: `StepSize`, else the interval rounded to seconds.
@@ -186,7 +88,7 @@ pub fn heartbeat(interval: CdTime, config: &CreateConfig) -> u64 {
 ///
 /// ```
 /// use collectd::protocol::CdTime;
-/// use collectd_view::receiver::{rrdcreate::{ds_defs, CreateConfig}, types_db::TypesDb};
+/// use collectd_rrd::write::{create::{ds_defs, CreateConfig}, types_db::TypesDb};
 ///
 /// let db = TypesDb::builtin();
 /// let defs = ds_defs(db.get("load").unwrap(), CdTime::from_secs(10), &CreateConfig::default());
@@ -206,7 +108,7 @@ pub fn ds_defs(set: &DataSet, interval: CdTime, config: &CreateConfig) -> Vec<St
 /// The `RRA:` arguments for a step (collectd's `rra_get`).
 ///
 /// ```
-/// use collectd_view::receiver::rrdcreate::{rra_defs, CreateConfig};
+/// use collectd_rrd::write::create::{rra_defs, CreateConfig};
 ///
 /// let rras = rra_defs(10, &CreateConfig::default()).unwrap();
 /// assert_eq!(rras.len(), 15);
@@ -267,7 +169,7 @@ pub fn create_args(
 ///
 /// ```
 /// use collectd::protocol::Value;
-/// use collectd_view::receiver::rrdcreate::raw_bits;
+/// use collectd_rrd::write::create::raw_bits;
 ///
 /// assert_eq!(raw_bits(Value::Derive(-1)), u64::MAX);
 /// assert_eq!(raw_bits(Value::Gauge(1.0)), 1.0f64.to_bits());
@@ -289,7 +191,7 @@ pub fn update_time(time: CdTime) -> u64 {
 ///
 /// ```
 /// use collectd::protocol::{CdTime, Value};
-/// use collectd_view::receiver::{rrdcreate::{raw_bits, update_arg}, types_db::TypesDb};
+/// use collectd_rrd::write::{create::{raw_bits, update_arg}, types_db::TypesDb};
 ///
 /// let db = TypesDb::builtin();
 /// let t = CdTime::from_secs(1_700_000_000) ;
@@ -316,7 +218,7 @@ pub fn update_arg(time: CdTime, set: &DataSet, values: &[u64]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::receiver::types_db::TypesDb;
+    use crate::write::types_db::TypesDb;
 
     fn rra(step: u64) -> Vec<(u64, u64)> {
         rra_defs(step, &CreateConfig::default())
@@ -431,24 +333,5 @@ mod tests {
         assert_eq!(update_arg(t, load, &bits), "1700000001:0.05:0.35:0.49");
         // Time rounds to nearest, as CDTIME_T_TO_TIME_T.
         assert_eq!(update_time(CdTime::from_secs_f64(9.49)), 9);
-    }
-
-    #[test]
-    fn paths_escape_and_refuse_escaping_the_data_dir() {
-        let dir = Path::new("/data");
-        let vl = |host: &str, plugin: &str, pinst: &str, type_: &str, tinst: &str| {
-            ValueList::new(host.to_owned(), plugin.to_owned(), type_.to_owned(), vec![Value::Gauge(0.0)])
-                .with_plugin_instance(pinst.to_owned())
-                .with_type_instance(tinst.to_owned())
-        };
-        assert_eq!(
-            file_path(dir, &vl("h", "cpu", "0", "cpu", "idle")).unwrap(),
-            Path::new("/data/h/cpu-0/cpu-idle.rrd")
-        );
-        assert_eq!(file_path(dir, &vl("/", "/", "", "/x/", "")).unwrap(), Path::new("/data/root/root/x_.rrd"));
-        assert!(matches!(file_path(dir, &vl("..", "p", "", "gauge", "")), Err(RrdCreateError::UnsafeName { .. })));
-        assert!(matches!(file_path(dir, &vl("h", "..", "", "gauge", "")), Err(RrdCreateError::UnsafeName { .. })));
-        assert!(file_path(dir, &vl("h", "..", "x", "gauge", "")).is_ok());
-        assert!(file_path(dir, &vl("h", "p", "", "..", "")).is_ok()); // "...rrd" stays inside
     }
 }

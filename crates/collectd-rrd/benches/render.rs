@@ -8,16 +8,15 @@
 //! not credit the pool with what the shim does, two more cases separate them: the pool
 //! with libpng's defaults, and spawning rrdtool directly with the shim preloaded.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+use testkit::fixture as support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::sync::Arc;
 
-use collectd_view::index::Index;
-use collectd_view::rrdtool::{Pool, PoolConfig};
-use collectd_view::select::{self, GraphOptions, Request};
+use collectd_rrd::index::Index;
+use collectd_rrd::rrdtool::{Pool, PoolConfig};
+use collectd_rrd::select::{self, GraphOptions, Request};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn bench(c: &mut Criterion) {
@@ -43,7 +42,7 @@ fn bench(c: &mut Criterion) {
         support::update(&p, &rows);
     }
     let index = Arc::new(Index::open(d.dir.path()).unwrap());
-    let lookup = collectd_view::ds_lookup(&index, None);
+    let lookup = collectd_rrd::ds_lookup(&index, None);
     let req = Request {
         hosts: vec!["h1".into()],
         categories: vec!["bench".into()],

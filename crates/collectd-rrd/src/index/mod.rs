@@ -22,7 +22,6 @@
 //!   ([`ModuleTree::unparsed`]), and so is every file of every other plugin.
 
 pub mod header;
-pub mod names;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -32,8 +31,9 @@ use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::naming;
+pub use crate::naming::{Identifier, Meaning, join_instance};
 pub use header::{Archive, DataSource, HeaderError, RrdHeader};
-pub use names::Meaning;
 
 /// How close to the scan time a directory's mtime may be and still be trusted: a
 /// directory modified within this window of the previous listing is listed again, so that
@@ -64,35 +64,6 @@ pub enum IndexError {
         #[source]
         source: HeaderError,
     },
-}
-
-/// collectd's identifier of one RRD file: `host/plugin[-pinst]/type[-tinst]`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Identifier {
-    /// The host directory's name.
-    pub host: String,
-    /// The plugin (plugin directory up to its first `-`).
-    pub plugin: String,
-    /// The plugin instance (after the first `-`), if any.
-    pub plugin_instance: Option<String>,
-    /// The type (file name up to its first `-`).
-    pub type_: String,
-    /// The type instance (after the first `-`), if any.
-    pub type_instance: Option<String>,
-}
-
-impl std::fmt::Display for Identifier {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.host, self.plugin)?;
-        if let Some(pi) = &self.plugin_instance {
-            write!(f, "-{pi}")?;
-        }
-        write!(f, "/{}", self.type_)?;
-        if let Some(ti) = &self.type_instance {
-            write!(f, "-{ti}")?;
-        }
-        Ok(())
-    }
 }
 
 /// One RRD file found in the DataDir.
@@ -202,7 +173,7 @@ impl Snapshot {
             .get(host)?
             .plugins
             .values()
-            .find(|p| p.plugin == names::MODULE_PLUGIN && p.instance.as_deref() == instance)?
+            .find(|p| p.plugin == naming::MODULE_PLUGIN && p.instance.as_deref() == instance)?
             .module
             .as_ref()
     }
@@ -213,14 +184,6 @@ impl Snapshot {
         let dir = join_instance(&id.plugin, id.plugin_instance.as_deref());
         let file = join_instance(&id.type_, id.type_instance.as_deref());
         host.plugins.get(&dir)?.files.get(&file)
-    }
-}
-
-/// `name` or `name-instance`, as collectd builds directory and file names.
-pub fn join_instance(name: &str, instance: Option<&str>) -> String {
-    match instance {
-        Some(i) => format!("{name}-{i}"),
-        None => name.to_owned(),
     }
 }
 
@@ -262,7 +225,7 @@ fn is_dir(path: &Path, ft: &fs::FileType) -> bool {
 }
 
 fn scan_plugin_dir(host: &str, dir_name: &str, path: &Path, mtime: Option<SystemTime>, now: SystemTime) -> PluginDir {
-    let (plugin, instance) = names::split_instance(dir_name);
+    let (plugin, instance) = naming::split_instance(dir_name);
     let mut files = BTreeMap::new();
     for (name, file_path, ft) in list(path).unwrap_or_default() {
         let Some(stem) = name.strip_suffix(".rrd") else {
@@ -271,22 +234,12 @@ fn scan_plugin_dir(host: &str, dir_name: &str, path: &Path, mtime: Option<System
         if stem.is_empty() || ft.is_dir() {
             continue;
         }
-        let (type_, type_instance) = names::split_instance(stem);
-        let meaning = names::module_meaning(plugin, type_, type_instance);
-        let file = RrdFile {
-            id: Identifier {
-                host: host.to_owned(),
-                plugin: plugin.to_owned(),
-                plugin_instance: instance.map(str::to_owned),
-                type_: type_.to_owned(),
-                type_instance: type_instance.map(str::to_owned),
-            },
-            path: file_path,
-            meaning,
-        };
+        let id = Identifier::from_names(host, dir_name, stem);
+        let meaning = naming::module_meaning(&id.plugin, &id.type_, id.type_instance.as_deref());
+        let file = RrdFile { id, path: file_path, meaning };
         files.insert(stem.to_owned(), Arc::new(file));
     }
-    let module = (plugin == names::MODULE_PLUGIN).then(|| build_module(&files));
+    let module = (plugin == naming::MODULE_PLUGIN).then(|| build_module(&files));
     PluginDir {
         dir_name: dir_name.to_owned(),
         plugin: plugin.to_owned(),

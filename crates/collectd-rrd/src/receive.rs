@@ -1,14 +1,7 @@
 //! The embedded receiver: collectd datagrams in, RRD files out, as a collectd 5.12 server
 //! with the network and rrdtool plugins would write them.
 //!
-//! The pieces:
-//! - [`listen`]: the `--listen` socket (multicast, receive buffer) and the security level
-//!   with its AuthFile;
-//! - [`types_db`]: which data sources each type has (built in, or from `--types-db`);
-//! - [`rrdcreate`]: file paths, `rrdtool create` arguments and update strings (pure);
-//! - [`cformat`]: C's `%f` and `%.15g`, which those strings need;
-//! - [`writer`]: batches per file through the rrdtool pool, with collectd's update rules.
-//!
+//! The socket and the AuthFile are [`collectd::server`]'s; the files are [`crate::write`]'s.
 //! The loop ([`Receiver`]) reads each datagram whole (up to 65535 bytes), parses it with
 //! [`collectd::protocol::parse`] at the configured security level, and hands each value
 //! list to the writer after collectd's dispatch checks: a type that is not in the types
@@ -21,13 +14,6 @@
 //! writing outside the data directory; datagrams are never truncated (collectd cuts them
 //! at `MaxPacketSize`); unknown types are reported once per type rather than every time.
 
-pub mod cformat;
-pub mod listen;
-pub mod log;
-pub mod rrdcreate;
-pub mod types_db;
-pub mod writer;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,92 +21,31 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use collectd::protocol::{CdTime, NoticeKind, Record, SecurityLevel, ValueList, parse};
+use collectd::server::{Auth, ListenError, Listener, MAX_DATAGRAM, udp_drops};
 
-use crate::rrdtool::{Pool, PoolConfig};
-use listen::{Auth, ListenArgs, ListenError, Listener};
-use rrdcreate::CreateConfig;
-use types_db::{TypesDb, TypesDbError};
-use writer::{Writer, WriterConfig, WriterError, WriterStats};
+use crate::log_limit::{self, Once};
+use crate::naming;
+use crate::rrdtool::Pool;
+use crate::write::{TypesDb, Writer, WriterConfig, WriterError, WriterStats, create};
 
 /// How often the loop looks at the stop flag while no datagram arrives.
 const POLL: Duration = Duration::from_millis(100);
 /// How often the AuthFile's modification time is checked at most.
 const AUTH_CHECK: Duration = Duration::from_millis(200);
 
-/// `collectd-view receive`: receive datagrams and write RRD files.
-#[derive(clap::Args, Debug, Clone)]
-pub struct ReceiveArgs {
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub listen: ListenArgs,
-    /// Directory of the RRD files (collectd's rrdtool `DataDir`); created when missing.
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: PathBuf,
-    /// types.db file (repeatable; later files override earlier ones). Without it, a
-    /// built-in table of collectd's common types is used; give
-    /// /usr/share/collectd/types.db for all of them.
-    #[arg(long = "types-db", value_name = "FILE")]
-    pub types_db: Vec<PathBuf>,
-    /// Interval, in seconds, of value lists that carry none (collectd's global Interval).
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    pub interval: f64,
-    /// Longest a value waits before it is written, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
-    pub flush_interval: f64,
-    /// Values of one file that are written at once without waiting (and the most per
-    /// `rrdtool update`).
-    #[arg(long, value_name = "N", default_value_t = 512)]
-    pub batch_size: usize,
-    /// Most values waiting to be written; beyond, new values are dropped and counted.
-    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
-    pub max_pending: usize,
-    /// rrdtool processes writing in parallel.
-    #[arg(long, value_name = "N", default_value_t = 2)]
-    pub workers: usize,
-    /// The rrdtool program.
-    #[arg(long, value_name = "PROGRAM", default_value = "rrdtool")]
-    pub rrdtool: String,
-    /// collectd rrdtool `StepSize`: a fixed step in seconds for new files.
-    #[arg(long, value_name = "SECS")]
-    pub step_size: Option<u64>,
-    /// collectd rrdtool `HeartBeat`: a fixed heartbeat in seconds for new files.
-    #[arg(long, value_name = "SECS")]
-    pub heartbeat: Option<u64>,
-    /// collectd rrdtool `RRARows`.
-    #[arg(long, value_name = "N", default_value_t = 1200)]
-    pub rra_rows: u32,
-    /// collectd rrdtool `RRATimespan` (seconds; repeatable or comma-separated).
-    #[arg(long = "rra-timespan", value_name = "SECS", value_delimiter = ',')]
-    pub rra_timespans: Vec<u64>,
-    /// collectd rrdtool `XFF`, in [0, 1).
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.1)]
-    pub xff: f64,
-}
-
 /// What stops the receiver from starting.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReceiverError {
     /// The listening side.
     #[error(transparent)]
     Listen(#[from] ListenError),
-    /// The types database.
-    #[error(transparent)]
-    TypesDb(#[from] TypesDbError),
     /// The writer.
     #[error(transparent)]
     Writer(#[from] WriterError),
-    /// An option is out of range.
-    #[error("--{option}: {reason}")]
-    BadOption {
-        /// The option, without dashes.
-        option: &'static str,
-        /// What is wrong.
-        reason: String,
-    },
     /// The data directory cannot be made.
-    #[error("--data-dir {path}: {source}")]
+    #[error("data directory {path}: {source}")]
     DataDir {
         /// The directory.
         path: PathBuf,
@@ -171,68 +96,6 @@ impl ReceiverConfig {
             default_interval: CdTime::from_secs(10),
             writer: WriterConfig::default(),
         }
-    }
-
-    /// Checks the options and reads the types database (its skipped lines are reported).
-    pub fn from_args(args: &ReceiveArgs) -> Result<ReceiverConfig, ReceiverError> {
-        let bad = |option: &'static str, reason: String| ReceiverError::BadOption { option, reason };
-        if !(args.interval.is_finite() && args.interval > 0.0) {
-            return Err(bad("interval", format!("{} is not a positive number of seconds", args.interval)));
-        }
-        if !(args.flush_interval.is_finite() && args.flush_interval > 0.0) {
-            return Err(bad("flush-interval", format!("{} is not a positive number of seconds", args.flush_interval)));
-        }
-        if !(0.0..1.0).contains(&args.xff) {
-            return Err(bad("xff", format!("{} is not in [0, 1)", args.xff)));
-        }
-        for (option, value) in
-            [("batch-size", args.batch_size), ("max-pending", args.max_pending), ("workers", args.workers)]
-        {
-            if value == 0 {
-                return Err(bad(option, "must be at least 1".into()));
-            }
-        }
-        if args.rra_rows == 0 {
-            return Err(bad("rra-rows", "must be at least 1".into()));
-        }
-        if args.rra_timespans.contains(&0) {
-            return Err(bad("rra-timespan", "timespans must be above 0".into()));
-        }
-        let types = if args.types_db.is_empty() {
-            TypesDb::builtin()
-        } else {
-            let (db, warnings) = TypesDb::load(&args.types_db)?;
-            for (path, warning) in warnings {
-                log::warn(&format!("types.db {}: {warning}; line skipped", path.display()));
-            }
-            db
-        };
-        let listen = listen::parse_listen_addr(&args.listen.listen)?;
-        let mut timespans = args.rra_timespans.clone();
-        timespans.sort_unstable();
-        Ok(ReceiverConfig {
-            listen,
-            interface: args.listen.interface.clone(),
-            receive_buffer: args.listen.receive_buffer,
-            security_level: args.listen.security_level,
-            auth_file: args.listen.auth_file.clone(),
-            data_dir: args.data_dir.clone(),
-            types: Arc::new(types),
-            default_interval: CdTime::from_secs_f64(args.interval),
-            writer: WriterConfig {
-                flush_interval: Duration::from_secs_f64(args.flush_interval),
-                batch_size: args.batch_size,
-                max_pending: args.max_pending,
-                threads: args.workers,
-                create: CreateConfig {
-                    step_size: args.step_size,
-                    heartbeat: args.heartbeat,
-                    rra_rows: args.rra_rows,
-                    rra_timespans: timespans,
-                    xff: args.xff,
-                },
-            },
-        })
     }
 }
 
@@ -333,7 +196,7 @@ impl Receiver {
         let local = listener.local;
         let description = listener.describe();
         if let Some(warning) = listener.buffer_warning() {
-            log::warn(&warning);
+            log_limit::warn(&warning);
         }
         let writer = Arc::new(Writer::start(pool, config.writer.clone())?);
         let stop = Arc::new(AtomicBool::new(false));
@@ -347,7 +210,7 @@ impl Receiver {
             default_interval: config.default_interval,
             writer: writer.clone(),
             counters: counters.clone(),
-            once: log::Once::default(),
+            once: Once::default(),
             raw: Vec::new(),
         };
         let stop2 = stop.clone();
@@ -426,27 +289,27 @@ struct LoopState {
     default_interval: CdTime,
     writer: Arc<Writer>,
     counters: Arc<Counters>,
-    once: log::Once,
+    once: Once,
     raw: Vec<u64>,
 }
 
 impl LoopState {
     fn run(&mut self, stop: &AtomicBool) {
-        let mut buf = vec![0u8; listen::MAX_DATAGRAM];
+        let mut buf = vec![0u8; MAX_DATAGRAM];
         while !stop.load(Ordering::Relaxed) {
             let (len, from) = match self.listener.socket.recv_from(&mut buf) {
                 Ok(received) => received,
                 Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => continue,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    log::warn(&format!("receiving on {}: {e}", self.listener.local));
+                    log_limit::warn(&format!("receiving on {}: {e}", self.listener.local));
                     std::thread::sleep(POLL);
                     continue;
                 }
             };
             if Instant::now() >= self.next_auth_check {
                 if let Some(message) = self.auth.refresh() {
-                    log::info(&message);
+                    log::info!("{message}");
                 }
                 self.next_auth_check = Instant::now() + AUTH_CHECK;
             }
@@ -463,7 +326,7 @@ impl LoopState {
         if !datagram.errors.is_empty() {
             bump(&c.malformed);
             for error in &datagram.errors {
-                log::warn(&format!("malformed datagram from {from} ({} bytes): {error}", bytes.len()));
+                log_limit::warn(&format!("malformed datagram from {from} ({} bytes): {error}", bytes.len()));
             }
         }
         for notice in &datagram.notices {
@@ -510,7 +373,7 @@ impl LoopState {
             return;
         }
         let interval = if vl.interval == CdTime::ZERO { self.default_interval } else { vl.interval };
-        let path = match rrdcreate::file_path(&self.data_dir, vl) {
+        let path = match naming::file_path(&self.data_dir, vl) {
             Ok(path) => path,
             Err(e) => {
                 bump(&c.bad_name);
@@ -519,56 +382,7 @@ impl LoopState {
             }
         };
         self.raw.clear();
-        self.raw.extend(vl.values.iter().map(rrdcreate::raw_bits));
+        self.raw.extend(vl.values.iter().map(create::raw_bits));
         self.writer.submit(path, set, vl.time, interval, &self.raw);
     }
-}
-
-/// The kernel's drop count for the UDP socket bound to `local` (the last column of
-/// `/proc/net/udp` or `/proc/net/udp6`), when it can be found.
-pub fn udp_drops(local: SocketAddr) -> Option<u64> {
-    let file = if local.is_ipv6() { "/proc/net/udp6" } else { "/proc/net/udp" };
-    let text = std::fs::read_to_string(file).ok()?;
-    let port = format!(":{:04X}", local.port());
-    let mut total = None;
-    for line in text.lines().skip(1) {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.get(1).is_some_and(|addr| addr.ends_with(&port))
-            && let Some(drops) = fields.last().and_then(|d| d.parse::<u64>().ok())
-        {
-            *total.get_or_insert(0) += drops;
-        }
-    }
-    total
-}
-
-/// `collectd-view receive`: runs until SIGINT or SIGTERM, then writes what is pending and
-/// prints the counters. A second signal exits at once.
-pub fn run(args: ReceiveArgs) -> anyhow::Result<()> {
-    let config = ReceiverConfig::from_args(&args)?;
-    let pool =
-        Pool::new(PoolConfig { program: args.rrdtool.clone().into(), workers: args.workers, ..PoolConfig::default() })
-            .with_context(|| format!("--rrdtool {}", args.rrdtool))?;
-    let term = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(signal, 1, term.clone())
-            .context("installing signal handlers")?;
-        signal_hook::flag::register(signal, term.clone()).context("installing signal handlers")?;
-    }
-    let types = config.types.len();
-    let data_dir = config.data_dir.clone();
-    let receiver = Receiver::start(config, pool)?;
-    log::info(&format!(
-        "receive: {}; writing RRD files to {} ({} types known)",
-        receiver.description(),
-        data_dir.display(),
-        types
-    ));
-    while !term.load(Ordering::Relaxed) {
-        std::thread::sleep(POLL);
-    }
-    log::info("receive: stopping; writing pending values");
-    let stats = receiver.stop();
-    log::info(&format!("receive: stopped; {stats}"));
-    Ok(())
 }

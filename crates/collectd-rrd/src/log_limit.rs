@@ -1,7 +1,7 @@
-//! The receiver's diagnostics on stderr: rate-limited warnings, and messages said once per key.
+//! Rate-limited warnings through the `log` crate, and messages said once per key.
 //!
-//! A receiver fed garbage must not flood its log: at most [`BURST`] warnings are printed
-//! per second, and the number suppressed is printed when printing resumes. Messages about
+//! A receiver fed garbage must not flood its log: at most [`BURST`] warnings are logged
+//! per second, and the number suppressed is logged when logging resumes. Messages about
 //! a type or a sender that would repeat for every datagram (unknown type, wrong number of
 //! values) are printed once per key, as collectd's `c_complain_once` does.
 
@@ -20,23 +20,24 @@ struct Limiter {
 
 static LIMITER: Mutex<Limiter> = Mutex::new(Limiter { window_start: None, printed: 0, suppressed: 0 });
 
-/// The prefix of every line.
-const PREFIX: &str = "collectd-view";
-
-/// Prints a warning on stderr, unless more than [`BURST`] were printed this second.
+/// Logs a warning, unless more than [`BURST`] were logged this second.
+///
+/// ```
+/// collectd_rrd::log_limit::warn("rrdtool update failed");
+/// ```
 pub fn warn(message: &str) {
     let mut limiter = LIMITER.lock().unwrap_or_else(|e| e.into_inner());
     let now = Instant::now();
     let new_window = limiter.window_start.is_none_or(|start| now.duration_since(start) >= Duration::from_secs(1));
     if new_window {
         if limiter.suppressed > 0 {
-            eprintln!("{PREFIX}: {} more warnings were suppressed", limiter.suppressed);
+            log::warn!("{} more warnings were suppressed", limiter.suppressed);
         }
         *limiter = Limiter { window_start: Some(now), printed: 0, suppressed: 0 };
     }
     if limiter.printed < BURST {
         limiter.printed += 1;
-        eprintln!("{PREFIX}: {message}");
+        log::warn!("{message}");
     } else {
         limiter.suppressed += 1;
     }
@@ -44,10 +45,16 @@ pub fn warn(message: &str) {
 
 /// Prints an informational line on stderr, never suppressed.
 pub fn info(message: &str) {
-    eprintln!("{PREFIX}: {message}");
+    log::warn!("{message}");
 }
 
 /// Remembers which keys were complained about.
+///
+/// ```
+/// let mut once = collectd_rrd::log_limit::Once::default();
+/// assert!(once.warn("type:foo", || "unknown type foo".to_owned()));
+/// assert!(!once.warn("type:foo", || unreachable!()));
+/// ```
 #[derive(Debug, Default)]
 pub struct Once {
     seen: HashSet<String>,

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use collectd::protocol::CdTime;
 
-use super::rrdcreate::{self, CreateConfig};
+use super::create::{self, CreateConfig};
 use super::types_db::DataSet;
 use crate::rrdtool::Pool;
 
@@ -216,7 +216,7 @@ impl Writer {
     }
 
     /// Queues one value list for `path`: `values` are the raw values (see
-    /// [`rrdcreate::raw_bits`]), one per data source of `set`.
+    /// [`create::raw_bits`]), one per data source of `set`.
     pub fn submit(
         &self,
         path: PathBuf,
@@ -392,7 +392,7 @@ fn flush_file(shared: &Shared, path: &Path, set: &DataSet, batch: &Batch, disk_l
     // Values before this index were lost already.
     let mut skip = 0;
     let fail = |mut out: Outcome, message: String| {
-        super::log::warn(&message);
+        crate::log_limit::warn(&message);
         out.failed = total;
         out
     };
@@ -414,13 +414,12 @@ fn flush_file(shared: &Shared, path: &Path, set: &DataSet, batch: &Batch, disk_l
             // value whose interval gives no step makes no file and is lost.
             let mut created = None;
             for i in 0..batch.len() {
-                match rrdcreate::create_args(path_text, set, batch.times[i], batch.intervals[i], &shared.config.create)
-                {
+                match create::create_args(path_text, set, batch.times[i], batch.intervals[i], &shared.config.create) {
                     Ok(args) => {
                         created = Some((i, args));
                         break;
                     }
-                    Err(e) if i == 0 => super::log::warn(&format!("{path_text}: not created: {e}")),
+                    Err(e) if i == 0 => crate::log_limit::warn(&format!("{path_text}: not created: {e}")),
                     Err(_) => {}
                 }
             }
@@ -460,7 +459,7 @@ fn flush_file(shared: &Shared, path: &Path, set: &DataSet, batch: &Batch, disk_l
                 out.disk_last = Some(last);
             }
             Err(e) => {
-                super::log::warn(&format!("{path_text}: rrdtool update of {count} values failed: {e}"));
+                crate::log_limit::warn(&format!("{path_text}: rrdtool update of {count} values failed: {e}"));
                 out.failed += count;
                 // Read the file's last update again before the next batch.
                 out.disk_last = None;
@@ -473,13 +472,13 @@ fn flush_file(shared: &Shared, path: &Path, set: &DataSet, batch: &Batch, disk_l
             args.push("update".into());
             args.push(path_text.to_owned());
         }
-        let second = rrdcreate::update_time(time) as i64;
+        let second = create::update_time(time) as i64;
         if second <= last {
             out.not_newer += 1;
             continue;
         }
         last = second;
-        args.push(rrdcreate::update_arg(time, set, &batch.values[i * sources..(i + 1) * sources]));
+        args.push(create::update_arg(time, set, &batch.values[i * sources..(i + 1) * sources]));
         if args.len() - 2 >= shared.config.batch_size {
             run(&mut args, last, &mut out);
             if out.disk_last.is_none() {
@@ -506,8 +505,8 @@ fn last_update(pool: &Pool, path: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::receiver::types_db::TypesDb;
     use crate::rrdtool::PoolConfig;
+    use crate::write::types_db::TypesDb;
 
     fn pool() -> Option<Pool> {
         testkit::require_rrdtool()?;

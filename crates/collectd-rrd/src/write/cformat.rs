@@ -197,7 +197,7 @@ fn special(x: f64) -> Option<&'static str> {
 /// `printf("%.{precision}f", x)`.
 ///
 /// ```
-/// use collectd_view::receiver::cformat::format_f;
+/// use collectd_rrd::write::cformat::format_f;
 ///
 /// assert_eq!(format_f(0.0, 6), "0.000000");
 /// assert_eq!(format_f(18446744073709551615.0, 6), "18446744073709551616.000000");
@@ -222,7 +222,7 @@ pub fn format_f(x: f64, precision: usize) -> String {
 /// zeros removed, as collectd writes gauges (`%.15g`).
 ///
 /// ```
-/// use collectd_view::receiver::cformat::format_g;
+/// use collectd_rrd::write::cformat::format_g;
 ///
 /// assert_eq!(format_g(0.1, 15), "0.1");
 /// assert_eq!(format_g(1e15, 15), "1e+15");

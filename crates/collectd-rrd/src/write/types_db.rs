@@ -106,7 +106,7 @@ impl fmt::Display for LineWarning {
 /// The known types, by name.
 ///
 /// ```
-/// use collectd_view::receiver::types_db::TypesDb;
+/// use collectd_rrd::write::types_db::TypesDb;
 ///
 /// let db = TypesDb::builtin();
 /// let load = db.get("load").unwrap();

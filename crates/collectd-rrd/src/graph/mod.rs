@@ -24,10 +24,10 @@
 //! [`style::order_by_value`]), a scale (a `CDEF` multiplying every value) and a `--base`;
 //! [`style`] fills these in from per-type and per-category overrides.
 
+pub mod averages;
 pub mod color;
 pub mod escape;
 pub mod style;
-pub mod time;
 
 use std::path::PathBuf;
 
@@ -310,7 +310,7 @@ pub struct Graph {
 /// half their opacity.
 ///
 /// ```
-/// use collectd_view::graph::{Graph, Grid, Kind, Series};
+/// use collectd_rrd::graph::{Graph, Grid, Kind, Series};
 ///
 /// let mut graph = Graph::new(Kind::Lines, vec![Series::single("x", "/d/x.rrd", "value")]);
 /// graph.grid = Grid { minor: "E6E8EB80".into(), major: "C9CED480".into() };
@@ -510,7 +510,7 @@ impl Graph {
         match self.reduce {
             Reduce::Always => true,
             Reduce::Never => false,
-            Reduce::Auto => match time::span(&self.start, &self.end) {
+            Reduce::Auto => match crate::time::span(&self.start, &self.end) {
                 Some(span) => span > i64::from(self.width) * i64::from(self.step_hint.max(1)),
                 None => true,
             },

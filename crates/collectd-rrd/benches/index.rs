@@ -4,7 +4,7 @@
 use std::fs;
 use std::time::Duration;
 
-use collectd_view::index::Index;
+use collectd_rrd::index::Index;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 /// 20 hosts × (1 `any` directory of 300 module files + 10 plugin directories of 20 files)

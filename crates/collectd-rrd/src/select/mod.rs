@@ -209,7 +209,7 @@ fn module_tree<'s>(snap: &'s Snapshot, host: &str, instance: Option<&str>) -> Re
     snap.module(host, instance).ok_or_else(|| SelectError::NotFound {
         what: format!(
             "original module's directory {:?} on host {host:?}",
-            crate::index::join_instance("any", instance)
+            crate::naming::join_instance(crate::naming::MODULE_PLUGIN, instance)
         ),
         available: h.plugins.values().filter(|p| p.module.is_some()).map(|p| p.dir_name.clone()).collect(),
     })
@@ -218,7 +218,7 @@ fn module_tree<'s>(snap: &'s Snapshot, host: &str, instance: Option<&str>) -> Re
 fn lookup_stats(snap: &Snapshot, req: &Request) -> Result<Vec<StatItem>, SelectError> {
     let mut items = Vec::new();
     let inst = req.module_instance.as_deref();
-    let dir = crate::index::join_instance("any", inst);
+    let dir = crate::naming::join_instance(crate::naming::MODULE_PLUGIN, inst);
     for host in &req.hosts {
         if req.categories.is_empty() {
             break;
@@ -283,7 +283,7 @@ fn lookup_plugins(snap: &Snapshot, req: &Request, ds_of: &DsLookup) -> Result<Ve
                 return Err(SelectError::NotFound {
                     what: format!(
                         "plugin directory {:?} on host {host:?}",
-                        crate::index::join_instance(&sel.plugin, sel.plugin_instance.as_deref())
+                        crate::naming::join_instance(&sel.plugin, sel.plugin_instance.as_deref())
                     ),
                     available: h.plugins.keys().cloned().collect(),
                 });
@@ -299,7 +299,10 @@ fn lookup_plugins(snap: &Snapshot, req: &Request, ds_of: &DsLookup) -> Result<Ve
                             parts: vec![
                                 ("host", host.clone()),
                                 ("plugin", dir.dir_name.clone()),
-                                ("type", crate::index::join_instance(&file.id.type_, file.id.type_instance.as_deref())),
+                                (
+                                    "type",
+                                    crate::naming::join_instance(&file.id.type_, file.id.type_instance.as_deref()),
+                                ),
                                 ("ds", ds.clone()),
                             ],
                             source: Source { file: file.path.clone(), ds },
@@ -311,8 +314,8 @@ fn lookup_plugins(snap: &Snapshot, req: &Request, ds_of: &DsLookup) -> Result<Ve
                 return Err(SelectError::NotFound {
                     what: format!(
                         "type {:?} under plugin {:?} on host {host:?}",
-                        crate::index::join_instance(&sel.type_, sel.type_instance.as_deref()),
-                        crate::index::join_instance(&sel.plugin, sel.plugin_instance.as_deref())
+                        crate::naming::join_instance(&sel.type_, sel.type_instance.as_deref()),
+                        crate::naming::join_instance(&sel.plugin, sel.plugin_instance.as_deref())
                     ),
                     available: dirs
                         .iter()

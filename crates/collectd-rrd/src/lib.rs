@@ -1,0 +1,58 @@
+//! `collectd-rrd`: everything about a collectd DataDir and rrdtool, as a library with no
+//! flags, no web and no async runtime.
+//!
+//! - [`naming`]: path ⇄ identifier ⇄ category / specific / stat, both ways, once.
+//! - [`index`]: the DataDir as hosts → plugins → types, with the original module's names
+//!   read as category / specific / stat; thread-safe, refreshed incrementally.
+//! - [`graph`]: the graph model and its pure translation into `rrdtool graph` arguments,
+//!   with the graph policies that need data (stack order, averages).
+//! - [`select`]: selections by name → graphs of the kinds the names call for; the `ls` tree.
+//! - [`time`]: rrdtool's at-style times (`-1d`, `now-2h`, `end-1w`), read strictly.
+//! - [`rrdtool`]: a pool of long-lived `rrdtool -` processes and the typed commands run on it.
+//! - [`write`]: RRD files as collectd's rrdtool plugin writes them (types.db, create
+//!   parameters, update rules, the batching writer).
+//! - [`receive`]: the embedded receiver: datagrams → RRD files.
+//! - [`flush`]: asks collectd (unixsock) or rrdcached to write cached values before a read.
+//! - [`log_limit`]: rate-limited warnings through `log`.
+
+#![warn(missing_docs)]
+
+pub mod flush;
+pub mod graph;
+pub mod index;
+pub mod log_limit;
+pub mod naming;
+pub mod receive;
+pub mod rrdtool;
+pub mod select;
+pub mod time;
+pub mod write;
+
+use std::sync::Arc;
+
+use index::{Index, RrdFile};
+use rrdtool::Pool;
+
+/// The usual data-source lookup: the index's own header reader, falling back to
+/// `rrdtool info` through `pool` (when given) for files whose layout it does not know.
+pub fn ds_lookup<'a>(
+    index: &'a Arc<Index>,
+    pool: Option<&'a Pool>,
+) -> impl Fn(&RrdFile) -> Result<Vec<String>, String> + 'a {
+    ds_lookup_with(index, move || pool)
+}
+
+/// [`ds_lookup`] with the pool asked for only when a header needs `rrdtool info`, so
+/// that a command-line tool starts rrdtool only if some file needs it.
+pub fn ds_lookup_with<'a>(
+    index: &'a Arc<Index>,
+    pool: impl Fn() -> Option<&'a Pool> + 'a,
+) -> impl Fn(&RrdFile) -> Result<Vec<String>, String> + 'a {
+    move |file| match index.header(file) {
+        Ok(h) => Ok(h.data_sources.iter().map(|d| d.name.clone()).collect()),
+        Err(e) => match pool() {
+            Some(p) => p.data_sources(&file.path).map_err(|pe| format!("{e}; rrdtool info: {pe}")),
+            None => Err(e.to_string()),
+        },
+    }
+}

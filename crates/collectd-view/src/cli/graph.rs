@@ -1,0 +1,184 @@
+//! `collectd-view graph`: the `rrdtool graph` command lines of a selection, and the images.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use collectd_rrd::graph::averages::order_stack_by_value;
+use collectd_rrd::graph::style::GraphConfig;
+use collectd_rrd::graph::{Format, Kind};
+use collectd_rrd::index::Index;
+use collectd_rrd::rrdtool::PoolConfig;
+use collectd_rrd::select::{self, GraphOptions, Mode, PluginSelection, Request};
+use collectd_rrd::time::{TimeArg, resolve};
+
+use super::lazy_pool::LazyPool;
+
+/// A `--start` / `--end` value, read as the web interface reads `start` / `end`.
+fn parse_time(text: &str) -> Result<TimeArg, String> {
+    TimeArg::parse(text).map_err(|e| e.to_string())
+}
+
+/// The options of `collectd-view graph`.
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("destination").required(true).multiple(true).args(["print_command", "output"]))]
+pub struct GraphArgs {
+    /// collectd's DataDir.
+    #[arg(long, default_value = "/var/lib/collectd/rrd")]
+    pub data_dir: PathBuf,
+    /// Host (repeat to combine hosts).
+    #[arg(long = "host", required = true)]
+    pub hosts: Vec<String>,
+    /// The original module's plugin instance (directory `any-INSTANCE`).
+    #[arg(long)]
+    pub instance: Option<String>,
+    /// Category of the original module (repeatable).
+    #[arg(long = "category")]
+    pub categories: Vec<String>,
+    /// Stat (repeatable); without it, one graph per stat of the category.
+    #[arg(long = "stat")]
+    pub stats: Vec<String>,
+    /// Specific to stack (repeatable); without it, all the stat has.
+    #[arg(long = "specific")]
+    pub specifics: Vec<String>,
+    /// Ordinary collectd plugin (e.g. load, cpu, interface).
+    #[arg(long, requires = "type_")]
+    pub plugin: Option<String>,
+    /// Plugin instance (default: all).
+    #[arg(long, requires = "plugin")]
+    pub plugin_instance: Option<String>,
+    /// Type (e.g. load, if_octets).
+    #[arg(long = "type", requires = "plugin")]
+    pub type_: Option<String>,
+    /// Type instance (default: all).
+    #[arg(long, requires = "plugin")]
+    pub type_instance: Option<String>,
+    /// How to draw: auto, band, lines, stack, sum, avg, min, max (the last four combine
+    /// hosts).
+    #[arg(long, default_value = "auto")]
+    pub mode: Mode,
+    /// Start time, rrdtool at-style as the web interface reads it: end-1d, now-2h30min,
+    /// -3600, epoch seconds (units s, min, h, d, w, mon, y; a bare m is refused).
+    #[arg(long, default_value = "end-1d", allow_hyphen_values = true, value_parser = parse_time)]
+    pub start: TimeArg,
+    /// End time (as --start).
+    #[arg(long, default_value = "now", allow_hyphen_values = true, value_parser = parse_time)]
+    pub end: TimeArg,
+    /// Plot width in pixels.
+    #[arg(long, default_value_t = 800)]
+    pub width: u32,
+    /// Plot height in pixels.
+    #[arg(long, default_value_t = 300)]
+    pub height: u32,
+    /// Image format: png, svg or pdf (default: from the -o extension, else png).
+    #[arg(long)]
+    pub format: Option<Format>,
+    /// rrdcached address: rrdtool flushes the files there first (`--daemon`). Use its unix
+    /// socket (`unix:/path`): over TCP rrdtool refuses the absolute file names graphs use.
+    #[arg(long)]
+    pub rrdcached: Option<String>,
+    /// Per-type graph overrides (TOML), merged over the embedded defaults.
+    #[arg(long, value_name = "FILE")]
+    pub graph_config: Option<PathBuf>,
+    /// Order of a stack's series: `value` (the largest average over the range at the
+    /// bottom; reads the data with rrdtool) or `name`.
+    #[arg(long, default_value = "value", value_parser = ["value", "name"])]
+    pub stack_order: String,
+    /// Print the shell-quoted `rrdtool graph` command line(s).
+    #[arg(long)]
+    pub print_command: bool,
+    /// Render to FILE (`-`: stdout). With several graphs, `{}` in FILE (or a suffix before
+    /// the extension) is replaced by each graph's name.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<String>,
+    /// The rrdtool program.
+    #[arg(long, default_value = "rrdtool")]
+    pub rrdtool: String,
+    /// Longest a rendering may take, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+}
+
+/// `graph`: plans the graphs the selection calls for, then prints their command lines,
+/// renders them, or both.
+pub fn run(a: GraphArgs) -> Result<()> {
+    resolve(a.start, a.end, collectd_rrd::time::now()).context("--start/--end")?;
+    let format = a.format.unwrap_or_else(|| a.output.as_deref().map_or(Format::Png, Format::from_file_name));
+    let config = Arc::new(GraphConfig::load(a.graph_config.as_deref())?);
+    let request = Request {
+        hosts: a.hosts,
+        module_instance: a.instance,
+        categories: a.categories,
+        stats: a.stats,
+        specifics: a.specifics,
+        plugins: match (a.plugin, a.type_) {
+            (Some(plugin), Some(type_)) => vec![PluginSelection {
+                plugin,
+                plugin_instance: a.plugin_instance,
+                type_,
+                type_instance: a.type_instance,
+            }],
+            _ => Vec::new(),
+        },
+        mode: a.mode,
+    };
+    let options = GraphOptions {
+        start: a.start.canonical(),
+        end: a.end.canonical(),
+        width: a.width,
+        height: a.height,
+        format,
+        daemon: a.rrdcached,
+        config: Some(config),
+    };
+    let index = Arc::new(Index::open(&a.data_dir)?);
+    let rrdtool = LazyPool::new(PoolConfig {
+        program: a.rrdtool.clone().into(),
+        workers: 1,
+        timeout: Duration::from_secs(a.timeout),
+        daemon: options.daemon.clone(),
+        ..PoolConfig::default()
+    });
+    let lookup = collectd_rrd::ds_lookup_with(&index, || rrdtool.get().ok());
+    let mut graphs = select::plan(&index.snapshot(), &request, &options, &lookup)?;
+    let pool = || rrdtool.get().map_err(|e| anyhow::anyhow!("{e}"));
+    if a.stack_order == "value" {
+        for g in &mut graphs {
+            if matches!(g.kind, Kind::Stack { .. }) && g.series.len() > 1 && g.order.is_empty() {
+                order_stack_by_value(pool()?, g).with_context(|| format!("reading the averages of {:?}", g.title))?;
+            }
+        }
+    }
+    let outputs: Vec<String> = match &a.output {
+        None => vec!["-".to_owned(); graphs.len()],
+        Some(o) if graphs.len() == 1 => vec![o.clone()],
+        Some(o) if o == "-" => bail!("{} graphs cannot all go to stdout", graphs.len()),
+        Some(o) => graphs.iter().map(|g| select::output_name(o, g)).collect(),
+    };
+    if a.print_command {
+        for (g, out) in graphs.iter().zip(&outputs) {
+            println!("{}", g.shell_command(out)?);
+        }
+    }
+    if a.output.is_some() {
+        let pool = pool()?;
+        for (g, out) in graphs.iter().zip(&outputs) {
+            let image = pool.render(g).with_context(|| format!("rendering {:?}", g.title))?;
+            if out == "-" {
+                std::io::stdout().write_all(&image.data)?;
+            } else {
+                std::fs::write(out, &image.data).with_context(|| format!("writing {out}"))?;
+                log::info!(
+                    "{out}: {}x{} {}",
+                    image.geometry.image_width,
+                    image.geometry.image_height,
+                    format.extension()
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,63 @@
+//! The command line: every subcommand's clap `Args` and its `run`, and the logger.
+
+pub mod demo;
+pub mod dump;
+pub mod graph;
+mod lazy_pool;
+pub mod listen;
+pub mod logging;
+pub mod ls;
+pub mod receive;
+pub mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// Graph, browse and receive the statistics that collectd stores as RRD files.
+#[derive(Parser, Debug)]
+#[command(name = "collectd-view", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List hosts, plugins and files, with category / specific / stat for the original
+    /// module's files and the data sources of every file.
+    Ls(ls::LsArgs),
+    /// Make a graph: print its `rrdtool graph` command line, or render it.
+    Graph(Box<graph::GraphArgs>),
+    /// Print each received value list and notification as a JSON line.
+    Dump(dump::DumpArgs),
+    /// Receive datagrams and write RRD files as collectd's rrdtool plugin does.
+    Receive(Box<receive::ReceiveArgs>),
+    /// Serve the web interface: overview, drill-down, combined graphs.
+    Serve(serve::ServeArgs),
+    /// Run the whole chain on loopback: example traffic, the receiver, the web interface.
+    Demo(demo::DemoArgs),
+}
+
+impl Cli {
+    /// Runs the subcommand.
+    pub fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Ls(args) => ls::run(args),
+            Command::Graph(args) => graph::run(*args),
+            Command::Dump(args) => dump::run(args),
+            Command::Receive(args) => receive::run(*args),
+            Command::Serve(args) => serve::run(args),
+            Command::Demo(args) => demo::run(args),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

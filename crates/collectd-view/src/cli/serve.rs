@@ -1,0 +1,83 @@
+//! `collectd-view serve`: the web interface over a DataDir, optionally with the embedded
+//! receiver writing into it (`--receive`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use collectd_rrd::graph::style::GraphConfig;
+use collectd_rrd::receive::{Receiver, ReceiverConfig};
+use collectd_rrd::rrdtool::{Pool, PoolConfig};
+
+use crate::web::{self, ServeConfig};
+
+/// The arguments of `collectd-view serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// collectd's DataDir.
+    #[arg(long, default_value = "/var/lib/collectd/rrd")]
+    pub data_dir: PathBuf,
+    /// Address to listen on (loopback unless told otherwise).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// rrdcached address: rrdtool flushes the files there before reading (`--daemon`). Use
+    /// its unix socket (`unix:/path`): over TCP rrdtool refuses absolute file names.
+    #[arg(long)]
+    pub rrdcached: Option<String>,
+    /// The rrdtool program.
+    #[arg(long, default_value = "rrdtool")]
+    pub rrdtool: String,
+    /// Number of rrdtool processes (default: one per core, at most 4).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Longest a rendering may take, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Also receive collectd datagrams on this address and write them into the DataDir,
+    /// as `collectd-view receive` does (security level None; use `receive` for more).
+    #[arg(long, value_name = "ADDR")]
+    pub receive: Option<SocketAddr>,
+    /// Per-type graph overrides and thresholds (TOML), merged over the embedded defaults.
+    #[arg(long, value_name = "FILE")]
+    pub graph_config: Option<PathBuf>,
+    /// collectd's unixsock socket: before a graph or export, flush what collectd's rrdtool
+    /// plugin still caches for its files.
+    #[arg(long, value_name = "PATH")]
+    pub collectd_socket: Option<PathBuf>,
+    /// collectd's Interval in seconds: only files older than this are flushed.
+    #[arg(long, default_value_t = 10.0)]
+    pub collectd_interval: f64,
+}
+
+/// Runs `collectd-view serve` until Ctrl-C or SIGTERM.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = ServeConfig::new(args.data_dir);
+    config.listen = args.listen;
+    config.rrdcached = args.rrdcached;
+    config.rrdtool = args.rrdtool.into();
+    if let Some(w) = args.workers {
+        config.workers = w.clamp(1, 64);
+    }
+    config.timeout = Duration::from_secs(args.timeout.max(1));
+    config.graph_config = Arc::new(GraphConfig::load(args.graph_config.as_deref())?);
+    config.collectd_socket = args.collectd_socket;
+    config.collectd_interval = Duration::from_secs_f64(args.collectd_interval.clamp(0.0, 86_400.0));
+    let receiver = match args.receive {
+        Some(listen) => {
+            let pool = Pool::new(PoolConfig::default()).context("starting rrdtool for --receive")?;
+            let receiver = Receiver::start(ReceiverConfig::new(listen, &config.data_dir), pool)
+                .with_context(|| format!("--receive {listen}"))?;
+            log::info!("receiving on udp://{}", receiver.local_addr());
+            Some(receiver)
+        }
+        None => None,
+    };
+    let served = web::serve(config);
+    if let Some(receiver) = receiver {
+        // Writes what is pending before exit.
+        log::info!("receiver {}", receiver.stop());
+    }
+    Ok(served?)
+}
