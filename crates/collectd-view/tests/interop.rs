@@ -370,10 +370,19 @@ fn cli_ls_graph_and_errors() {
     let out = cli(&[&base[..], &["--print-command"]].concat());
     assert!(out.status.success());
     let cmd = String::from_utf8(out.stdout).unwrap();
-    assert!(cmd.starts_with("rrdtool graph - --start end-1h"), "{cmd}");
+    // The start is passed on in the canonical form the web interface also gives rrdtool.
+    assert!(cmd.starts_with("rrdtool graph - --start end-3600 --end now"), "{cmd}");
     let sh = Command::new("sh").arg("-c").arg(cmd.trim()).output().unwrap();
     assert!(sh.status.success());
     assert_eq!(&sh.stdout[..4], b"\x89PNG");
+    // A time the web interface refuses is refused here too, with the same words.
+    let out = cli(&[&base[..base.len() - 2], &["--start", "end-1m", "--print-command"]].concat());
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("--start") && err.contains("unit \"m\" is ambiguous: write min (minutes) or mon (months)"),
+        "{err}"
+    );
 
     let tmp = tempfile::tempdir().unwrap();
     let png = tmp.path().join("g.png");

@@ -18,30 +18,8 @@ pub(crate) struct PortHolders {
 
 /// Socket inodes of UDP sockets (IPv4 and IPv6) whose local port is `port`.
 fn udp_inodes_on_port(port: u16) -> Option<Vec<u64>> {
-    let mut inodes = Vec::new();
-    let mut readable = false;
-    for table in ["/proc/net/udp", "/proc/net/udp6"] {
-        let Ok(text) = fs::read_to_string(table) else {
-            continue;
-        };
-        readable = true;
-        for line in text.lines().skip(1) {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-            let (Some(local), Some(inode)) = (fields.get(1), fields.get(9)) else {
-                continue;
-            };
-            let Some((_, hex_port)) = local.rsplit_once(':') else {
-                continue;
-            };
-            if u16::from_str_radix(hex_port, 16) == Ok(port)
-                && let Ok(inode) = inode.parse()
-            {
-                inodes.push(inode);
-            }
-        }
-    }
-    readable.then_some(inodes)
+    let table = collectd::server::udp_sockets()?;
+    Some(table.into_iter().filter(|e| e.port == port).map(|e| e.inode).collect())
 }
 
 /// Socket inodes among the open file descriptors of `pid`.

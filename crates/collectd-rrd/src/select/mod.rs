@@ -46,8 +46,19 @@ fn nearby(available: &[String]) -> String {
     }
 }
 
-/// How to draw the selected series.
+/// How to draw the selected series: the one list of draw modes of the command line
+/// (`--mode`) and the web interface (`mode=`).
+///
+/// ```
+/// use collectd_rrd::select::Mode;
+///
+/// assert_eq!("stack".parse::<Mode>().unwrap(), Mode::Stack);
+/// assert_eq!(Mode::Stack.name(), "stacked");
+/// assert_eq!("average".parse::<Mode>().unwrap().name(), "avg");
+/// assert!("pie".parse::<Mode>().unwrap_err().to_string().contains("auto, band, lines, stacked"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Mode {
     /// What the names call for: a stat alone as a band, a stat with specifics as a stack
     /// with its base as the total, a single-DS file as a band, otherwise lines.
@@ -69,22 +80,39 @@ pub enum Mode {
     Max,
 }
 
+impl Mode {
+    /// Every mode, in the order they are offered.
+    pub const ALL: [Mode; 8] =
+        [Mode::Auto, Mode::Band, Mode::Lines, Mode::Stack, Mode::Sum, Mode::Average, Mode::Min, Mode::Max];
+
+    /// The name the command line and URLs use (`stack` and `average` are read too).
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Auto => "auto",
+            Mode::Band => "band",
+            Mode::Lines => "lines",
+            Mode::Stack => "stacked",
+            Mode::Sum => "sum",
+            Mode::Average => "avg",
+            Mode::Min => "min",
+            Mode::Max => "max",
+        }
+    }
+}
+
+/// A draw mode that is not one of [`Mode::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a mode (auto, band, lines, stacked, sum, avg, min, max)")]
+pub struct ModeError(pub String);
+
 impl std::str::FromStr for Mode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s {
-            "auto" => Mode::Auto,
-            "band" => Mode::Band,
-            "lines" => Mode::Lines,
-            "stack" => Mode::Stack,
-            "sum" => Mode::Sum,
-            "avg" | "average" => Mode::Average,
-            "min" => Mode::Min,
-            "max" => Mode::Max,
-            _ => {
-                return Err(format!("unknown mode {s:?} (auto, band, lines, stack, sum, avg, min, max)"));
-            }
-        })
+    type Err = ModeError;
+    fn from_str(s: &str) -> Result<Self, ModeError> {
+        match s {
+            "stack" => Ok(Mode::Stack),
+            "average" => Ok(Mode::Average),
+            _ => Mode::ALL.into_iter().find(|m| m.name() == s).ok_or_else(|| ModeError(s.to_owned())),
+        }
     }
 }
 
@@ -189,7 +217,8 @@ struct Named {
 /// possible fallback, is the usual implementation.
 pub type DsLookup<'a> = dyn Fn(&RrdFile) -> Result<Vec<String>, String> + 'a;
 
-fn ds_names(file: &RrdFile, ds_of: &DsLookup) -> Result<Vec<String>, SelectError> {
+/// The data source names of `file` through `ds_of`; a file without any is an error too.
+pub fn ds_names(file: &RrdFile, ds_of: &DsLookup) -> Result<Vec<String>, SelectError> {
     let names =
         ds_of(file).map_err(|message| SelectError::DataSources { file: file.path.display().to_string(), message })?;
     if names.is_empty() {
@@ -335,42 +364,41 @@ fn first_ds(file: &RrdFile, ds_of: &DsLookup) -> Result<String, SelectError> {
 
 /// Labels from the varying parts, title from the constant ones.
 fn label_and_title(named: &[Named]) -> (Vec<String>, String) {
-    let n_parts = named.iter().map(|n| n.parts.len()).max().unwrap_or(0);
-    let mut varying = vec![false; n_parts];
-    for (i, v) in varying.iter_mut().enumerate() {
-        let values: BTreeSet<Option<&String>> = named.iter().map(|n| n.parts.get(i).map(|p| &p.1)).collect();
-        *v = values.len() > 1;
+    let parts: Vec<Vec<&str>> = named.iter().map(|n| n.parts.iter().map(|p| p.1.as_str()).collect()).collect();
+    let most_specific = parts.iter().map(Vec::len).max().unwrap_or(1).saturating_sub(1);
+    labels_and_title(&parts, most_specific)
+}
+
+/// Labels and a title for series named by parts from the most general to the most
+/// specific (host, plugin, type, data source, ...): each label holds the parts that vary
+/// between the series, the title the parts they share (joined by ` / `). Empty parts are
+/// left out. When nothing varies (one series), the label is the parts from
+/// `single_from` on, and the title keeps every part.
+///
+/// ```
+/// use collectd_rrd::select::labels_and_title;
+///
+/// let parts = [vec!["web1", "cpu-0", "cpu-user", ""], vec!["web2", "cpu-0", "cpu-user", ""]];
+/// assert_eq!(labels_and_title(&parts, 2), (vec!["web1".to_owned(), "web2".to_owned()], "cpu-0 / cpu-user".to_owned()));
+/// let one = [vec!["web1", "load", "load", "shortterm"]];
+/// assert_eq!(labels_and_title(&one, 2), (vec!["load shortterm".to_owned()], "web1 / load / load / shortterm".to_owned()));
+/// ```
+pub fn labels_and_title<S: AsRef<str>>(parts: &[Vec<S>], single_from: usize) -> (Vec<String>, String) {
+    fn part<S: AsRef<str>>(p: &[S], i: usize) -> &str {
+        p.get(i).map_or("", |s| s.as_ref())
     }
-    // Nothing varies (one series): the label is the most specific part, and the title
-    // keeps every part.
-    let single = !varying.iter().any(|v| *v) && n_parts > 0;
-    let labels = named
+    let n_parts = parts.iter().map(Vec::len).max().unwrap_or(0);
+    let varying: Vec<bool> =
+        (0..n_parts).map(|i| parts.iter().map(|p| part(p, i)).collect::<BTreeSet<_>>().len() > 1).collect();
+    let join = |p: &[S], keep: &dyn Fn(usize) -> bool, sep: &str| {
+        (0..p.len()).filter(|&i| keep(i) && !part(p, i).is_empty()).map(|i| part(p, i)).collect::<Vec<_>>().join(sep)
+    };
+    let single = !varying.iter().any(|v| *v);
+    let labels = parts
         .iter()
-        .map(|n| {
-            if single {
-                return n.parts.last().map(|p| p.1.clone()).unwrap_or_default();
-            }
-            n.parts
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| varying[*i])
-                .map(|(_, p)| p.1.as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+        .map(|p| if single { join(p, &|i| i >= single_from, " ") } else { join(p, &|i| varying[i], " ") })
         .collect();
-    let title = named
-        .first()
-        .map(|n| {
-            n.parts
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !varying[*i])
-                .map(|(_, p)| p.1.as_str())
-                .collect::<Vec<_>>()
-                .join(" / ")
-        })
-        .unwrap_or_default();
+    let title = parts.first().map(|p| join(p, &|i| !varying[i], " / ")).unwrap_or_default();
     (labels, title)
 }
 

@@ -13,7 +13,7 @@ use collectd_rrd::graph::{Format, Kind};
 use collectd_rrd::index::Index;
 use collectd_rrd::rrdtool::PoolConfig;
 use collectd_rrd::select::{self, GraphOptions, Mode, PluginSelection, Request};
-use collectd_rrd::time::{TimeArg, resolve};
+use collectd_rrd::time::TimeArg;
 
 use super::lazy_pool::LazyPool;
 
@@ -105,7 +105,6 @@ pub struct GraphArgs {
 /// `graph`: plans the graphs the selection calls for, then prints their command lines,
 /// renders them, or both.
 pub fn run(a: GraphArgs) -> Result<()> {
-    resolve(a.start, a.end, collectd_rrd::time::now()).context("--start/--end")?;
     let format = a.format.unwrap_or_else(|| a.output.as_deref().map_or(Format::Png, Format::from_file_name));
     let config = Arc::new(GraphConfig::load(a.graph_config.as_deref())?);
     let request = Request {

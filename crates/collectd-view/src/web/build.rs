@@ -9,11 +9,11 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 
 use super::Problem;
-use super::params::{Draw, SeriesRef, Target, View};
+use super::params::{Mode, SeriesRef, Target, View};
 use collectd_rrd::graph::style::{GraphConfig, StyleKey};
 use collectd_rrd::graph::{Combine, Graph, Kind, Series, Source};
 use collectd_rrd::index::{RrdFile, Snapshot};
-use collectd_rrd::select::{self, DsLookup, GraphOptions, Mode, Request, SelectError};
+use collectd_rrd::select::{self, DsLookup, GraphOptions, Request, SelectError};
 
 /// A graph made from a target, with what the web layer needs beside it.
 #[derive(Debug, Clone)]
@@ -44,7 +44,7 @@ impl From<SelectError> for Problem {
 pub fn build(
     snap: &Snapshot,
     target: &Target,
-    mode: Draw,
+    mode: Mode,
     view: &View,
     daemon: Option<&str>,
     config: &Arc<GraphConfig>,
@@ -59,12 +59,12 @@ pub fn build(
                 stats: vec![stat.clone()],
                 specifics: specifics.clone(),
                 plugins: Vec::new(),
-                mode: if mode == Draw::Band { Mode::Band } else { Mode::Auto },
+                mode: if mode == Mode::Band { Mode::Band } else { Mode::Auto },
             };
             let options = GraphOptions { config: Some(config.clone()), ..GraphOptions::default() };
             let mut graphs = select::plan(snap, &req, &options, ds_of)?;
             let mut g = graphs.pop().ok_or_else(|| not_found(format!("stat {stat:?}"), Vec::new()))?;
-            if mode == Draw::Lines {
+            if mode == Mode::Lines {
                 if let Kind::Stack { total, .. } = &g.kind {
                     let total = total.clone();
                     g.series.extend(total);
@@ -76,7 +76,7 @@ pub fn build(
         Target::Plugin { host, dir, type_, ti } => {
             let mut g = plugin_graph(snap, host, dir, type_, ti.as_deref(), mode, ds_of)?;
             if let Some(style) = config.style(StyleKey::Type(type_)) {
-                g.apply_style(style, mode == Draw::Auto);
+                g.apply_style(style, mode == Mode::Auto);
             }
             g
         }
@@ -98,21 +98,8 @@ pub fn build(
 }
 
 fn ds_names(file: &RrdFile, ds_of: &DsLookup) -> Result<Vec<String>, Problem> {
-    let names = ds_of(file).map_err(|m| {
-        Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Unreadable file",
-            format!("cannot read the data sources of {}: {m}", file.id),
-        )
-    })?;
-    if names.is_empty() {
-        return Err(Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Unreadable file",
-            format!("{} has no data sources", file.id),
-        ));
-    }
-    Ok(names)
+    select::ds_names(file, ds_of)
+        .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Unreadable file", e.to_string()))
 }
 
 fn plugin_graph(
@@ -121,7 +108,7 @@ fn plugin_graph(
     dir: &str,
     type_: &str,
     ti: Option<&str>,
-    mode: Draw,
+    mode: Mode,
     ds_of: &DsLookup,
 ) -> Result<Graph, Problem> {
     let h = snap.host(host).ok_or_else(|| not_found(format!("host {host:?}"), snap.hosts.keys().cloned().collect()))?;
@@ -157,8 +144,8 @@ fn plugin_graph(
         }
     }
     let kind = match mode {
-        Draw::Stack => Kind::Stack { total: None, remainder: false },
-        Draw::Lines => Kind::Lines,
+        Mode::Stack => Kind::Stack { total: None, remainder: false },
+        Mode::Lines => Kind::Lines,
         _ if series.len() == 1 => Kind::Band,
         _ => Kind::Lines,
     };
@@ -221,29 +208,20 @@ fn lookup_refs(snap: &Snapshot, refs: &[SeriesRef], ds_of: &DsLookup) -> Result<
 
 /// Labels from the parts that vary between series; title from those that do not.
 fn labels(parts: &[[String; 4]]) -> (Vec<String>, String) {
-    let varying: Vec<bool> = (0..4).map(|i| parts.iter().map(|p| &p[i]).collect::<BTreeSet<_>>().len() > 1).collect();
-    fn join(p: &[String; 4], keep: &dyn Fn(usize) -> bool) -> Vec<String> {
-        p.iter().enumerate().filter(|(i, s)| keep(*i) && !s.is_empty()).map(|(_, s)| s.clone()).collect()
-    }
-    let single = !varying.iter().any(|v| *v);
-    let labels = parts
-        .iter()
-        .map(|p| if single { join(p, &|i| i >= 2).join(" ") } else { join(p, &|i| varying[i]).join(" ") })
-        .collect();
-    let title = parts.first().map(|p| join(p, &|i| !varying[i]).join(" / ")).unwrap_or_default();
-    (labels, title)
+    let parts: Vec<Vec<&str>> = parts.iter().map(|p| p.iter().map(String::as_str).collect()).collect();
+    select::labels_and_title(&parts, 2)
 }
 
-fn combine_graph(snap: &Snapshot, refs: &[SeriesRef], mode: Draw, ds_of: &DsLookup) -> Result<Graph, Problem> {
+fn combine_graph(snap: &Snapshot, refs: &[SeriesRef], mode: Mode, ds_of: &DsLookup) -> Result<Graph, Problem> {
     if refs.is_empty() {
         return Err(Problem::new(StatusCode::BAD_REQUEST, "Bad request", "a combined graph needs at least one s"));
     }
     let parts = lookup_refs(snap, refs, ds_of)?;
     let combine = match mode {
-        Draw::Sum => Some((Combine::Sum, "sum")),
-        Draw::Avg => Some((Combine::Average, "average")),
-        Draw::Min => Some((Combine::Min, "minimum")),
-        Draw::Max => Some((Combine::Max, "maximum")),
+        Mode::Sum => Some((Combine::Sum, "sum")),
+        Mode::Average => Some((Combine::Average, "average")),
+        Mode::Min => Some((Combine::Min, "minimum")),
+        Mode::Max => Some((Combine::Max, "maximum")),
         _ => None,
     };
     let hosts: BTreeSet<&str> = parts.iter().map(|p| p.parts[0].as_str()).collect();
@@ -281,7 +259,7 @@ fn combine_graph(snap: &Snapshot, refs: &[SeriesRef], mode: Draw, ds_of: &DsLook
         }
     };
     let kind = match mode {
-        Draw::Stack => Kind::Stack { total: None, remainder: false },
+        Mode::Stack => Kind::Stack { total: None, remainder: false },
         _ => Kind::Lines,
     };
     let mut g = Graph::new(kind, series);
@@ -296,7 +274,7 @@ mod tests {
 
     #[test]
     fn labels_vary_and_title_keeps_the_rest() {
-        let p = |h: &str, n: &str| [h.to_owned(), "any".to_owned(), n.to_owned(), String::new()];
+        let p = |h: &str, n: &str| [h.to_owned(), collectd::MODULE_PLUGIN.to_owned(), n.to_owned(), String::new()];
         let (l, t) = labels(&[p("web1", "coin flips"), p("web2", "coin flips")]);
         assert_eq!(l, ["web1", "web2"]);
         assert_eq!(t, "any / coin flips");

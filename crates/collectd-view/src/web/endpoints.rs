@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::params::{Draw, GRAPH_KEYS, Params, Target, View};
+use super::params::{GRAPH_KEYS, Mode, Params, Target, View};
 use super::{AppState, GraphOut, Problem, blocking, cache, style_options, time};
 use collectd_rrd::graph::{Format, Graph, escape};
 use collectd_rrd::rrdtool::Xport;
@@ -25,7 +25,7 @@ pub struct GraphRequest {
     /// What.
     pub target: Target,
     /// How.
-    pub mode: Draw,
+    pub mode: Mode,
     /// Range and size.
     pub view: View,
     /// A sparkline (plot only).

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use maud::{DOCTYPE, Markup, html};
 
 use super::endpoints::{asset_version, refresh_seconds};
-use super::params::{Draw, Query, Target, View, graph_url};
+use super::params::{Mode, Query, Target, View, graph_url};
 use super::time::{self, PRESETS, Resolved, Utc, human_duration};
 use super::{GraphOut, Problem};
 
@@ -184,21 +184,21 @@ pub fn range_bar(url: &PageUrl, view: &View, range: Option<&Resolved>) -> Markup
 }
 
 /// The mode switch of a target.
-pub fn mode_bar(url: &PageUrl, view: &View, target: &Target, current: Draw) -> Markup {
-    let label = |m: Draw| match (target, m) {
-        (Target::Stat { .. }, Draw::Auto) => "stacked",
-        (Target::Plugin { .. }, Draw::Auto) => "auto",
+pub fn mode_bar(url: &PageUrl, view: &View, target: &Target, current: Mode) -> Markup {
+    let label = |m: Mode| match (target, m) {
+        (Target::Stat { .. }, Mode::Auto) => "stacked",
+        (Target::Plugin { .. }, Mode::Auto) => "auto",
         (_, m) => match m {
-            Draw::Sum => "sum across hosts",
-            Draw::Avg => "average across hosts",
-            Draw::Min => "minimum across hosts",
-            Draw::Max => "maximum across hosts",
+            Mode::Sum => "sum across hosts",
+            Mode::Average => "average across hosts",
+            Mode::Min => "minimum across hosts",
+            Mode::Max => "maximum across hosts",
             m => m.name(),
         },
     };
     html! {
         div.modes role="group" aria-label="How to draw" {
-            span.muted { "Draw as " }
+            span.muted { "Mode as " }
             @for m in target.modes() {
                 @let mode = if *m == target.default_mode() { None } else { Some(m.name()) };
                 a.mode.active[*m == current] data-mode=(m.name()) href=(url.with_mode(mode, view)) { (label(*m)) }
@@ -213,7 +213,7 @@ pub struct Figure<'a> {
     /// What.
     pub target: &'a Target,
     /// How.
-    pub mode: Draw,
+    pub mode: Mode,
     /// Range and size.
     pub view: &'a View,
     /// A heading, with a link.

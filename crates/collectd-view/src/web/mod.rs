@@ -44,7 +44,7 @@ use collectd_rrd::graph::style::GraphConfig;
 use collectd_rrd::graph::{Format, GraphError, Grid, Kind};
 use collectd_rrd::index::{Index, IndexError, Refresher, Snapshot};
 use collectd_rrd::rrdtool::{Pool, PoolConfig, RrdtoolError};
-use params::{BadParam, Draw, Target, View};
+use params::{BadParam, Mode, Target, View};
 use search::SearchIndex;
 
 /// Why the server could not start or stopped.
@@ -485,7 +485,7 @@ impl AppState {
     }
 
     /// Builds the graph of a target (blocking: may read file headers).
-    pub fn build(&self, target: &Target, mode: Draw, view: &View) -> Result<build::Built, Problem> {
+    pub fn build(&self, target: &Target, mode: Mode, view: &View) -> Result<build::Built, Problem> {
         let snap = self.snapshot();
         let lookup = self.ds_lookup();
         let mut built = build::build(&snap, target, mode, view, self.0.daemon.as_deref(), &self.0.config, &lookup)?;
@@ -497,7 +497,7 @@ impl AppState {
     pub fn render(
         &self,
         target: &Target,
-        mode: Draw,
+        mode: Mode,
         view: &View,
         format: Format,
         spark: bool,
@@ -535,7 +535,7 @@ impl AppState {
     pub fn xport(
         &self,
         target: &Target,
-        mode: Draw,
+        mode: Mode,
         view: &View,
     ) -> Result<(collectd_rrd::graph::Graph, collectd_rrd::rrdtool::Xport), Problem> {
         view.resolve().map_err(|e| Problem::from(BadParam::new("start", e.to_string())))?;

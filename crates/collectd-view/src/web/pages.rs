@@ -13,7 +13,7 @@ use maud::{Markup, PreEscaped, html};
 
 use super::endpoints::{GraphRequest, command_lines};
 use super::html::{Crumb, Figure, PageUrl, age_badge, figure, layout, mode_bar, range_bar, sparkline};
-use super::params::{Draw, Params, Query, SeriesRef, Target, View, seg};
+use super::params::{Mode, Params, Query, SeriesRef, Target, View, seg};
 use super::search::{file_href, file_label, file_ref};
 use super::{AppState, GraphOut, Problem, blocking};
 use collectd_rrd::graph::Format;
@@ -111,7 +111,7 @@ fn range_crumbs(view: &View, crumbs: &[(&str, Option<String>)]) -> Vec<Crumb> {
     out
 }
 
-async fn render_all(st: &AppState, items: Vec<(Target, Draw, View)>) -> Vec<Result<GraphOut, Problem>> {
+async fn render_all(st: &AppState, items: Vec<(Target, Mode, View)>) -> Vec<Result<GraphOut, Problem>> {
     let handles: Vec<_> = items
         .into_iter()
         .map(|(t, m, v)| {
@@ -254,7 +254,7 @@ fn card_markup(h: &Host, data: &CardData, view: &View, key: String) -> CardMarku
     let mods = modules(h);
     let n_cats: usize = mods.iter().map(|(_, m)| m.categories.len()).sum();
     let plugin_dirs = others(h);
-    let mut sparks: Vec<(Target, Draw, String, String)> = Vec::new();
+    let mut sparks: Vec<(Target, Mode, String, String)> = Vec::new();
     'outer: for (inst, m) in &mods {
         for (cat, c) in &m.categories {
             for (stat, s) in &c.stats {
@@ -269,8 +269,8 @@ fn card_markup(h: &Host, data: &CardData, view: &View, key: String) -> CardMarku
                         stat: stat.clone(),
                         specifics: Vec::new(),
                     };
-                    let href = t.detail_url(&view.clone(), Draw::Auto);
-                    sparks.push((t, Draw::Band, format!("{cat} · {stat}"), href));
+                    let href = t.detail_url(&view.clone(), Mode::Auto);
+                    sparks.push((t, Mode::Band, format!("{cat} · {stat}"), href));
                 }
             }
         }
@@ -282,8 +282,8 @@ fn card_markup(h: &Host, data: &CardData, view: &View, key: String) -> CardMarku
                 break;
             }
             let t = Target::Plugin { host: h.name.clone(), dir: d.dir_name.clone(), type_: ty.to_owned(), ti: None };
-            let href = t.detail_url(view, Draw::Auto);
-            sparks.push((t, Draw::Auto, format!("{} · {ty}", d.dir_name), href));
+            let href = t.detail_url(view, Mode::Auto);
+            sparks.push((t, Mode::Auto, format!("{} · {ty}", d.dir_name), href));
         }
     }
     let heading = html! {
@@ -455,7 +455,7 @@ fn value_badges(values: &[CurrentValue], view: &View) -> Markup {
                             t.warning.map_or("–".to_owned(), |w| w.to_string()), t.critical.map_or("–".to_owned(), |c| c.to_string())),
                         None => format!("{}: {}", v.label, v.value),
                     };
-                    a.badge.value.(v.level.name()) href=(v.target.detail_url(view, Draw::Auto)) title=(title) data-level=(v.level.name()) {
+                    a.badge.value.(v.level.name()) href=(v.target.detail_url(view, Mode::Auto)) title=(title) data-level=(v.level.name()) {
                         (v.label) " " b { (short_number(v.value)) }
                     }
                 }
@@ -464,7 +464,7 @@ fn value_badges(values: &[CurrentValue], view: &View) -> Markup {
     }
 }
 
-fn spark_for(t: &Target, mode: Draw, view: &View, href: &str, label: &str) -> Markup {
+fn spark_for(t: &Target, mode: Mode, view: &View, href: &str, label: &str) -> Markup {
     if mode == t.default_mode() {
         return sparkline(t, view, href, label);
     }
@@ -520,10 +520,10 @@ fn host_page(st: &AppState, host: &str, view: &View) -> Result<Markup, Problem> 
                             table.stats {
                                 @for (stat, s) in &c.stats {
                                     @let t = Target::Stat { host: host.to_owned(), inst: inst.map(str::to_owned), cat: cat.clone(), stat: stat.clone(), specifics: Vec::new() };
-                                    @let href = t.detail_url(view, Draw::Auto);
+                                    @let href = t.detail_url(view, Mode::Auto);
                                     tr {
                                         td { a href=(href) { (stat) } }
-                                        td { (spark_for(&t, if s.base.is_some() { Draw::Band } else { Draw::Auto }, view, &href, stat)) }
+                                        td { (spark_for(&t, if s.base.is_some() { Mode::Band } else { Mode::Auto }, view, &href, stat)) }
                                         td.muted.small { (s.specifics.len()) " specific" @if s.specifics.len() != 1 { "s" } }
                                         td { @if let Some(b) = &s.base {
                                             button.add.small type="button" data-ref=(file_ref(b).to_param()) title="Add to the combined graph" { "+" }
@@ -551,7 +551,7 @@ fn host_page(st: &AppState, host: &str, view: &View) -> Result<Markup, Problem> 
                         table.stats {
                             @for ty in types {
                                 @let t = Target::Plugin { host: host.to_owned(), dir: d.dir_name.clone(), type_: ty.to_owned(), ti: None };
-                                @let href = t.detail_url(view, Draw::Auto);
+                                @let href = t.detail_url(view, Mode::Auto);
                                 @let n = d.files.values().filter(|f| f.id.type_ == ty).count();
                                 tr {
                                     td { a href=(href) { (ty) } }
@@ -593,7 +593,7 @@ fn lookup_category<'s>(
             .collect::<Vec<_>>()
     };
     let m = snap.module(host, inst).ok_or_else(|| {
-        let dir = collectd_rrd::naming::join_instance("any", inst);
+        let dir = collectd_rrd::naming::join_instance(collectd_rrd::naming::MODULE_PLUGIN, inst);
         Problem::not_found(format!("host {host:?} has no directory {dir:?} of the original module"))
             .nearby_links(all_cats())
     })?;
@@ -629,7 +629,7 @@ pub async fn category(
             })
             .collect();
         let rendered =
-            render_all(&st, targets.iter().map(|t| (t.clone(), Draw::Auto, view.clone())).collect()).await;
+            render_all(&st, targets.iter().map(|t| (t.clone(), Mode::Auto, view.clone())).collect()).await;
         let fixed: Vec<(String, String)> = inst.iter().map(|i| ("inst".to_owned(), i.clone())).collect();
         let url = PageUrl { path: category_path(&host, &cat), fixed, mode: None };
         let range = view.resolve().ok();
@@ -642,8 +642,8 @@ pub async fn category(
             @for ((t, (stat, base)), r) in targets.iter().zip(&stats).zip(&rendered) {
                 @let add: Vec<(String, String)> = base.iter().map(|b| (format!("{stat} to graph"), b.to_param())).collect();
                 (figure(&Figure {
-                    target: t, mode: Draw::Auto, view: &view,
-                    heading: Some((stat.clone(), Some(t.detail_url(&without_size(&view), Draw::Auto)))),
+                    target: t, mode: Mode::Auto, view: &view,
+                    heading: Some((stat.clone(), Some(t.detail_url(&without_size(&view), Mode::Auto)))),
                     rendered: Some(r), add, interactive: true,
                 }))
             }
@@ -792,7 +792,7 @@ pub async fn plugin(
             .map(|t| Target::Plugin { host: host.clone(), dir: dir.clone(), type_: t.clone(), ti: None })
             .collect();
         let rendered =
-            render_all(&st, targets.iter().map(|t| (t.clone(), Draw::Auto, view.clone())).collect()).await;
+            render_all(&st, targets.iter().map(|t| (t.clone(), Mode::Auto, view.clone())).collect()).await;
         let url = PageUrl { path: format!("/host/{}/plugin/{}", seg(&host), seg(&dir)), fixed: Vec::new(), mode: None };
         let range = view.resolve().ok();
         let body = html! {
@@ -807,7 +807,7 @@ pub async fn plugin(
                 @let add: Vec<(String, String)> = if files.len() <= 4 {
                     files.iter().map(|f| (format!("{} to graph", collectd_rrd::naming::join_instance(&f.id.type_, f.id.type_instance.as_deref())), file_ref(f).to_param())).collect()
                 } else { Vec::new() };
-                (figure(&Figure { target: t, mode: Draw::Auto, view: &view, heading: Some((type_.clone(), Some(t.detail_url(&without_size(&view), Draw::Auto)))), rendered: Some(r), add, interactive: true }))
+                (figure(&Figure { target: t, mode: Mode::Auto, view: &view, heading: Some((type_.clone(), Some(t.detail_url(&without_size(&view), Mode::Auto)))), rendered: Some(r), add, interactive: true }))
             }
         };
         let crumbs = range_crumbs(&view, &[(&host, Some(link(&host_path(&host), &[], &view))), (&dir, None)]);

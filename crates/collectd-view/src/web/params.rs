@@ -2,12 +2,13 @@
 //! every value bounded, a [`BadParam`] naming the parameter and the reason otherwise) and
 //! the canonical URLs built back from it.
 //!
-//! A graph is a [`Target`] (what), a [`View`] (range and size) and a [`Draw`] mode (how).
+//! A graph is a [`Target`] (what), a [`View`] (range and size) and a [`Mode`] mode (how).
 //! Names are kept as text: they are looked up in the index later, never joined into paths.
 
 use std::fmt::Write;
 
 use super::time::{self, TimeArg};
+pub use collectd_rrd::select::{Mode, ModeError};
 
 /// Largest query string accepted.
 pub const MAX_QUERY: usize = 16 * 1024;
@@ -122,63 +123,6 @@ pub fn check_name(key: &str, v: &str) -> Result<String, BadParam> {
     Ok(v.to_owned())
 }
 
-/// How a graph draws its series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Draw {
-    /// What the names call for.
-    #[default]
-    Auto,
-    /// One line per series.
-    Lines,
-    /// Stacked.
-    Stack,
-    /// Band (min–max) and line per series.
-    Band,
-    /// Summed across hosts.
-    Sum,
-    /// Averaged across hosts.
-    Avg,
-    /// Minimum across hosts.
-    Min,
-    /// Maximum across hosts.
-    Max,
-}
-
-impl Draw {
-    /// The parameter value.
-    pub fn name(self) -> &'static str {
-        match self {
-            Draw::Auto => "auto",
-            Draw::Lines => "lines",
-            Draw::Stack => "stacked",
-            Draw::Band => "band",
-            Draw::Sum => "sum",
-            Draw::Avg => "avg",
-            Draw::Min => "min",
-            Draw::Max => "max",
-        }
-    }
-
-    fn parse(v: &str) -> Result<Draw, BadParam> {
-        Ok(match v {
-            "auto" => Draw::Auto,
-            "lines" => Draw::Lines,
-            "stacked" | "stack" => Draw::Stack,
-            "band" => Draw::Band,
-            "sum" => Draw::Sum,
-            "avg" => Draw::Avg,
-            "min" => Draw::Min,
-            "max" => Draw::Max,
-            _ => {
-                return Err(BadParam::new(
-                    "mode",
-                    format!("{v:?} is not a mode (auto, lines, stacked, band, sum, avg, min, max)"),
-                ));
-            }
-        })
-    }
-}
-
 /// One series of a combined graph: `host/plugin-dir/type-file[/ds]`, collectd's
 /// identifier with an optional data source.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -290,27 +234,27 @@ impl Target {
     }
 
     /// The modes that make sense for this target.
-    pub fn modes(&self) -> &'static [Draw] {
+    pub fn modes(&self) -> &'static [Mode] {
         match self {
-            Target::Stat { .. } => &[Draw::Auto, Draw::Lines, Draw::Band],
-            Target::Plugin { .. } => &[Draw::Auto, Draw::Lines, Draw::Stack],
-            Target::Combine { .. } => &[Draw::Lines, Draw::Stack, Draw::Sum, Draw::Avg, Draw::Min, Draw::Max],
+            Target::Stat { .. } => &[Mode::Auto, Mode::Lines, Mode::Band],
+            Target::Plugin { .. } => &[Mode::Auto, Mode::Lines, Mode::Stack],
+            Target::Combine { .. } => &[Mode::Lines, Mode::Stack, Mode::Sum, Mode::Average, Mode::Min, Mode::Max],
         }
     }
 
     /// The default mode.
-    pub fn default_mode(&self) -> Draw {
+    pub fn default_mode(&self) -> Mode {
         match self {
-            Target::Combine { .. } => Draw::Lines,
-            _ => Draw::Auto,
+            Target::Combine { .. } => Mode::Lines,
+            _ => Mode::Auto,
         }
     }
 
     /// Reads `mode` for this target.
-    pub fn mode(&self, p: &Params) -> Result<Draw, BadParam> {
+    pub fn mode(&self, p: &Params) -> Result<Mode, BadParam> {
         let Some(v) = p.one("mode")? else { return Ok(self.default_mode()) };
-        let mut m = Draw::parse(v)?;
-        if m == Draw::Auto {
+        let mut m: Mode = v.parse().map_err(|e: ModeError| BadParam::new("mode", e.to_string()))?;
+        if m == Mode::Auto {
             m = self.default_mode();
         }
         if !self.modes().contains(&m) {
@@ -351,7 +295,7 @@ impl Target {
     }
 
     /// The page showing this target large (the stat page, the type page, the combine page).
-    pub fn detail_url(&self, view: &View, mode: Draw) -> String {
+    pub fn detail_url(&self, view: &View, mode: Mode) -> String {
         let mut q = Query::default();
         let path = match self {
             Target::Stat { host, inst, cat, stat, specifics } => {
@@ -544,7 +488,7 @@ pub fn seg(s: &str) -> String {
 }
 
 /// The graph-endpoint URL (`/graph.png`, `/data.csv`, …) of a target, mode and view.
-pub fn graph_url(endpoint: &str, target: &Target, mode: Draw, view: &View, extra: &[(&str, &str)]) -> String {
+pub fn graph_url(endpoint: &str, target: &Target, mode: Mode, view: &View, extra: &[(&str, &str)]) -> String {
     let mut q = Query::default();
     target.query(&mut q);
     if mode != target.default_mode() {
@@ -625,9 +569,9 @@ mod tests {
             stat: "s".into(),
             specifics: vec!["x&y".into()],
         };
-        assert_eq!(t.detail_url(&v, Draw::Auto), "/host/h%201/category/c/stat/s?specific=x%26y");
+        assert_eq!(t.detail_url(&v, Mode::Auto), "/host/h%201/category/c/stat/s?specific=x%26y");
         assert_eq!(
-            graph_url("/graph.png", &t, Draw::Lines, &v, &[]),
+            graph_url("/graph.png", &t, Mode::Lines, &v, &[]),
             "/graph.png?host=h+1&cat=c&stat=s&specific=x%26y&mode=lines&start=end-1d&end=now&w=800&h=300"
         );
     }

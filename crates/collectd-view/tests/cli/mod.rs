@@ -247,23 +247,11 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Bytes waiting in the receive queue of the UDP socket bound to `port` (from
-/// `/proc/net/udp` and `/proc/net/udp6`); `None` when no such socket is found.
+/// Bytes waiting in the receive queue of the UDP socket bound to `port` (IPv4 or IPv6);
+/// `None` when no such socket is found.
 pub fn udp_rx_queue(port: u16) -> Option<u64> {
-    let suffix = format!(":{port:04X}");
-    let mut found = None;
-    for file in ["/proc/net/udp", "/proc/net/udp6"] {
-        let Ok(text) = std::fs::read_to_string(file) else { continue };
-        for line in text.lines().skip(1) {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            if fields.get(1).is_some_and(|a| a.ends_with(&suffix))
-                && let Some((_, rx)) = fields.get(4).and_then(|q| q.split_once(':'))
-            {
-                *found.get_or_insert(0) += u64::from_str_radix(rx, 16).unwrap_or(0);
-            }
-        }
-    }
-    found
+    let on_port = collectd::server::udp_sockets()?.into_iter().filter(|e| e.port == port);
+    on_port.map(|e| e.rx_queue).reduce(|a, b| a + b)
 }
 
 /// Waits until the socket on `port` has read everything sent to it.
