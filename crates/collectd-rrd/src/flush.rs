@@ -152,12 +152,12 @@ impl Flusher {
         match self.flush_identifiers(&ids) {
             Ok(_) => {
                 if self.warned.swap(false, Ordering::Relaxed) {
-                    eprintln!("collectd-view: collectd socket {} works again", self.socket.display());
+                    log::info!("collectd socket {} works again", self.socket.display());
                 }
             }
             Err(e) => {
                 if !self.warned.swap(true, Ordering::Relaxed) {
-                    eprintln!("collectd-view: cannot flush collectd ({e}); reading files as they are");
+                    log::warn!("cannot flush collectd ({e}); reading files as they are");
                 }
                 let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
                 for (f, _, _) in &due {

@@ -249,7 +249,8 @@ impl Receiver {
         }
     }
 
-    /// Stops receiving, writes every pending value and returns the final counters.
+    /// Stops receiving (after reading what the socket still holds), writes every pending
+    /// value and returns the final counters.
     pub fn stop(mut self) -> ReceiverStats {
         // The socket closes with the receive thread: read its drop count first.
         let kernel_drops = udp_drops(self.local);
@@ -314,6 +315,23 @@ impl LoopState {
                 self.next_auth_check = Instant::now() + AUTH_CHECK;
             }
             self.datagram(&buf[..len], from);
+        }
+        self.drain(&mut buf);
+    }
+
+    /// Reads what the socket still holds when asked to stop: datagrams that reached the
+    /// socket were accepted by this process and are written, not dropped.
+    fn drain(&mut self, buf: &mut [u8]) {
+        if let Err(e) = self.listener.socket.set_nonblocking(true) {
+            log_limit::warn(&format!("receiving on {}: cannot read what is left: {e}", self.listener.local));
+            return;
+        }
+        loop {
+            match self.listener.socket.recv_from(buf) {
+                Ok((len, from)) => self.datagram(&buf[..len], from),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            }
         }
     }
 

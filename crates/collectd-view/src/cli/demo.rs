@@ -87,9 +87,9 @@ pub fn run(args: DemoArgs) -> Result<()> {
     for thread in traffic {
         let _ = thread.join();
     }
+    // shutdown() has sent the last interval into the receiver's socket; stop() reads
+    // what the socket holds before it ends.
     collectd::shutdown();
-    // Let the last datagrams reach the receiver's socket before it stops.
-    std::thread::sleep(Duration::from_millis(300));
     let stats = receiver.stop();
     println!("receiver: {stats}");
     server.stop().context("stopping the web interface")?;
