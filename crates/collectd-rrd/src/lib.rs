@@ -9,12 +9,13 @@
 //! - [`select`]: selections by name → graphs of the kinds the names call for; the `ls` tree.
 //! - [`time`]: rrdtool's at-style times (`-1d`, `now-2h`, `end-1w`), read strictly.
 //! - [`rrdtool`]: a pool of long-lived `rrdtool -` processes and the typed commands run on it.
-//! - [`write`]: RRD files as collectd's rrdtool plugin writes them (types.db, create
+//! - [`write`](mod@write): RRD files as collectd's rrdtool plugin writes them (types.db, create
 //!   parameters, update rules, the batching writer).
 //! - [`receive`]: the embedded receiver: datagrams → RRD files.
 //! - [`flush`]: asks collectd (unixsock) or rrdcached to write cached values before a read.
 //! - [`log_limit`]: rate-limited warnings through `log`.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod flush;

@@ -7,6 +7,7 @@
 //! - [`dump`]: received value lists and notifications as JSON lines (`dump`).
 //! - [`demo`]: the original module's examples as traffic for `demo`.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod cli;

@@ -4,6 +4,10 @@
 //! A counting global allocator wraps the system allocator. It counts per thread, so each
 //! test sees only its own allocations however the test harness schedules them.
 
+// A global allocator is an `unsafe` trait: this test file alone needs the workspace's
+// `unsafe_code` lint lifted.
+#![allow(unsafe_code)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 

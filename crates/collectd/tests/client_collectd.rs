@@ -6,6 +6,10 @@
 //! the process-wide `collectd::flush` (see `client_threads.rs`): each flushes its own
 //! connections, so parallel tests do not disturb each other.
 
+// The counting global allocator is an `unsafe` trait: this file lifts the workspace's
+// `unsafe_code` lint for it.
+#![allow(unsafe_code)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
