@@ -26,8 +26,8 @@ pub mod metrics;
 pub mod protocol;
 
 pub use client::{
-    Connection, ConnectionBuilder, Counter, DEFAULT_INTERVAL, DEFAULT_PORT, SenderStats, Stat, flush, sanitize,
-    shutdown, start_threads,
+    Connection, ConnectionBuilder, Counter, DEFAULT_INTERVAL, DEFAULT_PORT, Delivery, Destination, MemorySink, Runtime,
+    SenderStats, SentDatagram, Sink, Stat, UdpSink, flush, sanitize, shutdown, start_threads,
 };
 pub use protocol::Credentials;
 
@@ -41,6 +41,7 @@ pub use protocol::Credentials;
 /// collectd::shutdown();
 /// ```
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
     /// [`start_threads`] was called while the threads run.
     AlreadyStarted,

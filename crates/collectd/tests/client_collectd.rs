@@ -348,7 +348,7 @@ fn primes_example_lands_as_documented() {
             "--quiet",
             "--hostname",
             "primes-host",
-            "--plugin-inst",
+            "--plugin-instance",
             "X",
             "--report",
             report.to_str().unwrap(),
