@@ -7,7 +7,7 @@
 //! ```
 //!
 //! A collectd server with the rrdtool plugin then has, under `HOST/any/` (or
-//! `HOST/any-INST/` with `--plugin-inst INST`):
+//! `HOST/any-INST/` with `--plugin-instance INST`):
 //!
 //! * `gauge-queue-size.rrd`: a snapshot of the length of the queue of numbers;
 //! * `gauge-producer-too_small.rrd`, `gauge-producer-too_big.rrd`: counts of the numbers

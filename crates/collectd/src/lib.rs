@@ -28,8 +28,8 @@ pub mod protocol;
 pub mod server;
 
 pub use client::{
-    Connection, ConnectionBuilder, Counter, DEFAULT_INTERVAL, DEFAULT_PORT, SenderStats, Stat, flush, sanitize,
-    shutdown, start_threads,
+    Connection, ConnectionBuilder, Counter, DEFAULT_INTERVAL, DEFAULT_PORT, Delivery, Destination, MemorySink, Runtime,
+    SenderStats, SentDatagram, Sink, Stat, UdpSink, flush, sanitize, shutdown, start_threads,
 };
 pub use protocol::Credentials;
 
@@ -59,6 +59,7 @@ pub const MODULE_TYPE: &str = "gauge";
 /// collectd::shutdown();
 /// ```
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
     /// [`start_threads`] was called while the threads run.
     AlreadyStarted,

@@ -13,6 +13,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -352,7 +353,7 @@ fn primes_example_lands_as_documented() {
             "--quiet",
             "--hostname",
             "primes-host",
-            "--plugin-inst",
+            "--plugin-instance",
             "X",
             "--report",
             report.to_str().unwrap(),
@@ -520,6 +521,23 @@ fn signed_and_encrypted_connections_land() {
     }
 }
 
+/// Waits until a datagram sent now to the closed `port` on loopback has been refused:
+/// the library's socket cannot be watched, but loopback answers in order, so once a
+/// probe sent after the library's last datagram is refused, that datagram's refusal has
+/// arrived too.
+fn wait_for_refusal_after(port: u16) {
+    let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
+    probe.connect(("127.0.0.1", port)).unwrap();
+    let refused = testkit::poll_until(Duration::from_secs(2), || {
+        if let Ok(Some(_)) = probe.take_error() {
+            return true;
+        }
+        // A send that fails reports the refusal of an earlier probe.
+        probe.send(b"probe").is_err()
+    });
+    assert!(refused.is_some(), "no refusal from closed port {port}");
+}
+
 /// A server that is not there: flushing returns, recording keeps working, the refusals
 /// (ICMP port unreachable, reported on the next send of the connected socket) are
 /// counted, memory stays flat, and once a server listens there again, what is recorded
@@ -537,17 +555,14 @@ fn dead_server_costs_nothing_and_recovery_loses_nothing() {
     let flush = || {
         counter.record(&["x"], &[("value", 1.0)]);
         conn.flush();
-        // Time for the ICMP error to come back.
-        std::thread::sleep(Duration::from_millis(10));
     };
     // Every refusal is counted, not only the first. (The kernel reports at most one
-    // pending refusal per send, and rate-limits ICMP errors: hence a few more flushes.)
-    for _ in 0..50 {
+    // pending refusal per send, and rate-limits ICMP errors: hence flushing until two
+    // are counted.)
+    let _ = testkit::poll_until(Duration::from_secs(5), || {
         flush();
-        if conn.sender_stats().send_errors >= 2 {
-            break;
-        }
-    }
+        conn.sender_stats().send_errors >= 2
+    });
     let stats = conn.sender_stats();
     assert!(stats.send_errors >= 2, "send errors to a closed port not counted: {stats:?}");
 
@@ -568,8 +583,8 @@ fn dead_server_costs_nothing_and_recovery_loses_nothing() {
     assert!(grown < 16 * 1024, "{grown} bytes kept after 2000 flushes to a dead server ({stats:?})");
 
     // Recovery. Leave the socket with an unreported refusal pending: the last flush's
-    // datagram went out, and its ICMP error has arrived (`flush` waits a moment). The
-    // next send reports it, and must not lose its own datagram for it.
+    // datagram went out, and its ICMP error has arrived. The next send reports it, and
+    // must not lose its own datagram for it.
     let Some(_) = testkit::require_collectd() else {
         eprintln!("skipped the recovery part: collectd is not installed");
         return;
@@ -581,6 +596,7 @@ fn dead_server_costs_nothing_and_recovery_loses_nothing() {
             break;
         }
     }
+    wait_for_refusal_after(port);
     let cd = match Collectd::builder().interval(1).listen_port(port).csv(true).start() {
         Ok(cd) => cd,
         Err(error) => {

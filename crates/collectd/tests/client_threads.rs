@@ -51,6 +51,9 @@ fn periodic_sends_and_shutdown_lose_nothing() {
             while started.elapsed() < Duration::from_millis(3300) {
                 work.record(&[specific], &[("items", value)]);
                 recorded += value;
+                // Pacing, not synchronising: the records are spread over real 1-second
+                // intervals (collectd stores at most one value per second), so periodic
+                // snapshots are taken while recording goes on. The end is a join.
                 thread::sleep(Duration::from_millis(10));
             }
             recorded

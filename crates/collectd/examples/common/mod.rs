@@ -19,7 +19,8 @@ pub const COMMON_USAGE: &str = "Flags:
   --collectd-port PORT   the collectd server's port (default: 25826)
   --interval SECS        how often statistics are sent, fractions allowed (default: 10)
   --hostname NAME        the host name to send statistics under (default: this machine's)
-  --plugin-inst NAME     the plugin instance: files land in HOST/any-NAME/ (default: none)
+  --plugin-instance NAME the plugin instance: files land in HOST/any-NAME/ (default: none;
+                         --plugin-inst, the original module's name, is accepted too)
   --duration SECS        stop after SECS seconds, sending the last partial interval;
                          without it the example runs until it is killed (Ctrl-C), and
                          whatever was recorded since the last interval is not sent";
@@ -31,7 +32,7 @@ pub struct Options {
     pub collectd_port: u16,
     pub interval: Duration,
     pub hostname: Option<String>,
-    pub plugin_inst: Option<String>,
+    pub plugin_instance: Option<String>,
     pub duration: Option<Duration>,
 }
 
@@ -42,7 +43,7 @@ impl Default for Options {
             collectd_port: collectd::DEFAULT_PORT,
             interval: collectd::DEFAULT_INTERVAL,
             hostname: None,
-            plugin_inst: None,
+            plugin_instance: None,
             duration: None,
         }
     }
@@ -58,8 +59,8 @@ impl Options {
         if let Some(hostname) = &self.hostname {
             builder = builder.hostname(hostname);
         }
-        if let Some(plugin_inst) = &self.plugin_inst {
-            builder = builder.plugin_inst(plugin_inst);
+        if let Some(plugin_instance) = &self.plugin_instance {
+            builder = builder.plugin_instance(plugin_instance);
         }
         builder.build()
     }
@@ -76,7 +77,7 @@ impl Options {
                 }
             }
             "--hostname" => self.hostname = Some(args.value(flag)?),
-            "--plugin-inst" => self.plugin_inst = Some(args.value(flag)?),
+            "--plugin-instance" | "--plugin-inst" => self.plugin_instance = Some(args.value(flag)?),
             "--duration" => self.duration = Some(args.seconds(flag)?),
             _ => return Ok(false),
         }
@@ -187,7 +188,7 @@ pub fn start(options: &Options, reporting: bool) -> Result<collectd::Connection,
 }
 
 pub fn announce(conn: &collectd::Connection) {
-    let plugin_dir = match conn.plugin_inst() {
+    let plugin_dir = match conn.plugin_instance() {
         "" => "any".to_string(),
         inst => format!("any-{inst}"),
     };

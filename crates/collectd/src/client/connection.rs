@@ -1,18 +1,17 @@
-//! Connections, counters and stat handles: the API an application records through.
+//! The public API an application records through: connections, their builder, counters and stat handles.
+//!
+//! Only the API lives here: the state is in `state`, recording in `local`, encoding in
+//! `encode`, sending in `runtime` and the sinks.
 
-use std::borrow::Cow;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::encode::encode;
 use super::local;
-use super::registry::{Registry, Snapshot};
-use super::runtime;
+use super::runtime::Runtime;
 use super::shard::{Chunk, Shard, add_to_slot};
-use crate::protocol::{
-    CdTime, Credentials, DEFAULT_MAX_PACKET_SIZE, EncodeError, MAX_NAME_LEN, PacketWriter, Security, TimeResolution,
-    Value, ValueList, WriterOptions,
-};
+use super::state::{ConnectionState, SenderStats, Settings};
+use crate::protocol::{CdTime, Credentials, DEFAULT_MAX_PACKET_SIZE, MAX_NAME_LEN, Security, TimeResolution};
 
 /// collectd's default port.
 ///
@@ -32,59 +31,6 @@ pub const DEFAULT_PORT: u16 = 25826;
 /// ```
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 
-/// Everything that makes a connection what it is: equal settings, same connection.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct Settings {
-    pub(crate) hostname: String,
-    pub(crate) collectd_host: String,
-    pub(crate) collectd_port: u16,
-    pub(crate) plugin_instance: String,
-    pub(crate) interval: Duration,
-    pub(crate) max_packet_size: usize,
-    pub(crate) time_resolution: TimeResolution,
-    pub(crate) security: Security,
-    pub(crate) ttl: Option<u32>,
-}
-
-/// Counters of what the sender did for a connection, readable with [`Connection::sender_stats`].
-#[derive(Default)]
-pub(crate) struct SendCounters {
-    pub(crate) packets_sent: AtomicU64,
-    pub(crate) bytes_sent: AtomicU64,
-    pub(crate) value_lists_sent: AtomicU64,
-    pub(crate) send_errors: AtomicU64,
-    pub(crate) snapshots_dropped: AtomicU64,
-}
-
-/// What the sender did for a connection since it was created.
-///
-/// ```
-/// let conn = collectd::Connection::builder().hostname("stats-doc").collectd_port(26001).build();
-/// let stats: collectd::SenderStats = conn.sender_stats();
-/// assert_eq!(stats, collectd::SenderStats::default());
-/// assert_eq!(stats.packets_sent, 0);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SenderStats {
-    /// Datagrams handed to the operating system.
-    pub packets_sent: u64,
-    /// Bytes in those datagrams.
-    pub bytes_sent: u64,
-    /// Value lists in those datagrams.
-    pub value_lists_sent: u64,
-    /// Datagrams that could not be sent (unreachable server, unresolvable name, ...).
-    pub send_errors: u64,
-    /// Snapshots dropped because the queue to the sender was full.
-    pub snapshots_dropped: u64,
-}
-
-pub(crate) struct ConnectionInner {
-    pub(crate) id: u64,
-    pub(crate) settings: Settings,
-    pub(crate) registry: Registry,
-    pub(crate) counters: SendCounters,
-}
-
 /// A destination and an identity for statistics: where they are sent, and the host
 /// name and plugin instance they are sent under.
 ///
@@ -101,17 +47,18 @@ pub(crate) struct ConnectionInner {
 /// ```
 #[derive(Clone)]
 pub struct Connection {
-    pub(crate) inner: Arc<ConnectionInner>,
+    pub(crate) state: Arc<ConnectionState>,
+    runtime: Runtime,
 }
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = &self.inner.settings;
+        let s = &self.state.settings;
         f.debug_struct("Connection")
             .field("hostname", &s.hostname)
             .field("collectd_host", &s.collectd_host)
             .field("collectd_port", &s.collectd_port)
-            .field("plugin_inst", &s.plugin_instance)
+            .field("plugin_instance", &s.plugin_instance)
             .field("interval", &s.interval)
             .finish_non_exhaustive()
     }
@@ -130,7 +77,7 @@ impl Connection {
     /// ```
     /// let conn = collectd::Connection::new();
     /// assert_eq!(conn.collectd_host(), "localhost");
-    /// assert_eq!(conn.plugin_inst(), "");
+    /// assert_eq!(conn.plugin_instance(), "");
     /// assert!(collectd::Connection::ptr_eq(&conn, &collectd::Connection::default()));
     /// ```
     pub fn new() -> Self {
@@ -159,18 +106,19 @@ impl Connection {
     /// assert!(!Connection::ptr_eq(&a, &Connection::builder().hostname("b").collectd_port(26003).build()));
     /// ```
     pub fn ptr_eq(a: &Connection, b: &Connection) -> bool {
-        Arc::ptr_eq(&a.inner, &b.inner)
+        Arc::ptr_eq(&a.state, &b.state)
     }
 
-    pub(crate) fn from_settings(id: u64, settings: Settings) -> Self {
-        Connection {
-            inner: Arc::new(ConnectionInner {
-                id,
-                settings,
-                registry: Registry::new(),
-                counters: SendCounters::default(),
-            }),
-        }
+    /// The runtime that sends this connection's statistics: [`Runtime::global`] unless
+    /// the builder was given another.
+    ///
+    /// ```
+    /// let runtime = collectd::Runtime::with_sink(collectd::MemorySink::new());
+    /// let conn = collectd::Connection::builder().hostname("runtime-getter-doc").runtime(&runtime).build();
+    /// assert!(conn.runtime().ptr_eq(&runtime));
+    /// ```
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
     }
 
     /// The counter of a category, created on first use (as the original's `conn.category`).
@@ -183,7 +131,7 @@ impl Connection {
     /// conn.counter("coin_stats").record(&["heads"], &[("flips", 1.0)]);
     /// ```
     pub fn counter(&self, category: &str) -> Counter<'_> {
-        Counter { connection: &self.inner, category: local::category(&self.inner, category) }
+        Counter { connection: &self.state, category: local::category(&self.state, category) }
     }
 
     /// The host name statistics are sent under.
@@ -193,17 +141,17 @@ impl Connection {
     /// assert_eq!(conn.hostname(), "web1");
     /// ```
     pub fn hostname(&self) -> &str {
-        &self.inner.settings.hostname
+        &self.state.settings.hostname
     }
 
     /// The plugin instance statistics are sent under (empty for none).
     ///
     /// ```
-    /// let conn = collectd::Connection::builder().plugin_inst("api").collectd_port(26005).build();
-    /// assert_eq!(conn.plugin_inst(), "api");
+    /// let conn = collectd::Connection::builder().plugin_instance("api").collectd_port(26005).build();
+    /// assert_eq!(conn.plugin_instance(), "api");
     /// ```
-    pub fn plugin_inst(&self) -> &str {
-        &self.inner.settings.plugin_instance
+    pub fn plugin_instance(&self) -> &str {
+        &self.state.settings.plugin_instance
     }
 
     /// The server's host name or address.
@@ -213,7 +161,7 @@ impl Connection {
     /// assert_eq!(conn.collectd_host(), "127.0.0.1");
     /// ```
     pub fn collectd_host(&self) -> &str {
-        &self.inner.settings.collectd_host
+        &self.state.settings.collectd_host
     }
 
     /// The server's port.
@@ -223,7 +171,7 @@ impl Connection {
     /// assert_eq!(conn.collectd_port(), 26007);
     /// ```
     pub fn collectd_port(&self) -> u16 {
-        self.inner.settings.collectd_port
+        self.state.settings.collectd_port
     }
 
     /// How often statistics are sent.
@@ -235,7 +183,7 @@ impl Connection {
     /// assert_eq!(conn.interval(), Duration::from_secs(30));
     /// ```
     pub fn interval(&self) -> Duration {
-        self.inner.settings.interval
+        self.state.settings.interval
     }
 
     /// What the sender did for this connection so far.
@@ -252,14 +200,7 @@ impl Connection {
     /// assert_eq!((stats.packets_sent, stats.value_lists_sent), (1, 1));
     /// ```
     pub fn sender_stats(&self) -> SenderStats {
-        let c = &self.inner.counters;
-        SenderStats {
-            packets_sent: c.packets_sent.load(Ordering::Relaxed),
-            bytes_sent: c.bytes_sent.load(Ordering::Relaxed),
-            value_lists_sent: c.value_lists_sent.load(Ordering::Relaxed),
-            send_errors: c.send_errors.load(Ordering::Relaxed),
-            snapshots_dropped: c.snapshots_dropped.load(Ordering::Relaxed),
-        }
+        self.state.counters.read()
     }
 
     /// Takes a snapshot of this connection now and sends it, after anything already
@@ -276,7 +217,7 @@ impl Connection {
     /// assert_eq!(conn.sender_stats().value_lists_sent, 1);
     /// ```
     pub fn flush(&self) {
-        runtime::flush_connection(self);
+        self.runtime.flush_connection(&self.state);
     }
 
     /// Takes a snapshot now, resetting the sums as a periodic snapshot does, and returns
@@ -290,64 +231,14 @@ impl Connection {
     /// assert_eq!(datagrams.len(), 1);
     /// ```
     pub fn take_datagrams(&self) -> Vec<Vec<u8>> {
-        match self.inner.registry.snapshot(CdTime::now()) {
-            Some(snapshot) => self.encode(&snapshot).unwrap_or_else(|error| {
-                log::error!(target: "collectd", "cannot encode statistics for {}: {error}", self.hostname());
+        let s = &self.state.settings;
+        match self.state.registry.snapshot(CdTime::now()) {
+            Some(snapshot) => encode(s, &snapshot).unwrap_or_else(|error| {
+                log::error!(target: "collectd", "cannot encode statistics for {}: {error}", s.hostname);
                 Vec::new()
             }),
             None => Vec::new(),
         }
-    }
-
-    pub(crate) fn writer_options(&self) -> WriterOptions {
-        let s = &self.inner.settings;
-        WriterOptions::default()
-            .max_packet_size(s.max_packet_size)
-            .time_resolution(s.time_resolution)
-            .security(s.security.clone())
-    }
-
-    /// Encodes a snapshot into as few datagrams as fit.
-    pub(crate) fn encode(&self, snapshot: &Snapshot) -> Result<Vec<Vec<u8>>, EncodeError> {
-        let s = &self.inner.settings;
-        let mut writer = PacketWriter::new(self.writer_options())?;
-        let interval = CdTime::from(s.interval);
-        let mut datagrams = Vec::new();
-        for (name, value) in snapshot.iter() {
-            let values = [Value::Gauge(value)];
-            let vl = ValueList {
-                host: Cow::Borrowed(&s.hostname),
-                plugin: Cow::Borrowed("any"),
-                plugin_instance: Cow::Borrowed(&s.plugin_instance),
-                type_: Cow::Borrowed("gauge"),
-                type_instance: Cow::Borrowed(name),
-                time: snapshot.time,
-                interval,
-                values: (&values).into(),
-            };
-            let written = match writer.write(&vl) {
-                Err(EncodeError::PacketFull) => {
-                    finish_into(&mut writer, &mut datagrams);
-                    writer.write(&vl)
-                }
-                other => other,
-            };
-            // One value list that cannot be encoded costs only itself, never the snapshot.
-            if let Err(error) = written {
-                log::error!(target: "collectd", "cannot encode {name} of {}: {error}", s.hostname);
-            }
-        }
-        finish_into(&mut writer, &mut datagrams);
-        Ok(datagrams)
-    }
-}
-
-/// Seals the writer's packet into `datagrams`; a packet that cannot be sealed (no random
-/// bytes for an IV) is logged and dropped.
-fn finish_into(writer: &mut PacketWriter, datagrams: &mut Vec<Vec<u8>>) {
-    match writer.finish() {
-        Ok(datagram) => datagrams.extend(datagram),
-        Err(error) => log::error!(target: "collectd", "cannot seal a datagram: {error}"),
     }
 }
 
@@ -361,15 +252,16 @@ fn finish_into(writer: &mut PacketWriter, datagrams: &mut Vec<Vec<u8>>) {
 ///     .hostname("web1")
 ///     .collectd_host("127.0.0.1")
 ///     .collectd_port(25996)
-///     .plugin_inst("api")
+///     .plugin_instance("api")
 ///     .interval(Duration::from_secs(1))
 ///     .build();
-/// assert_eq!(conn.plugin_inst(), "api");
+/// assert_eq!(conn.plugin_instance(), "api");
 /// ```
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct ConnectionBuilder {
     settings: Settings,
+    runtime: Option<Runtime>,
 }
 
 impl Default for ConnectionBuilder {
@@ -386,6 +278,7 @@ impl Default for ConnectionBuilder {
                 security: Security::None,
                 ttl: None,
             },
+            runtime: None,
         }
     }
 }
@@ -464,13 +357,13 @@ impl ConnectionBuilder {
     /// ```
     /// use collectd::protocol::{ReceiveSecurity, parse};
     ///
-    /// let conn = collectd::Connection::builder().hostname("h").plugin_inst("api").collectd_port(26012).build();
+    /// let conn = collectd::Connection::builder().hostname("h").plugin_instance("api").collectd_port(26012).build();
     /// conn.counter("c").record(&[], &[("s", 1.0)]);
     /// let datagrams = conn.take_datagrams();
     /// let parsed = parse(&datagrams[0], &ReceiveSecurity::none());
     /// assert_eq!(parsed.value_lists().next().unwrap().identifier().to_string(), "h/any-api/gauge-c-s");
     /// ```
-    pub fn plugin_inst(mut self, plugin_instance: impl Into<String>) -> Self {
+    pub fn plugin_instance(mut self, plugin_instance: impl Into<String>) -> Self {
         self.settings.plugin_instance = plugin_instance.into();
         self
     }
@@ -574,6 +467,24 @@ impl ConnectionBuilder {
         self
     }
 
+    /// The runtime whose threads send the connection's statistics, and whose sink they
+    /// go through (default: [`Runtime::global`]). Connections are shared within a
+    /// runtime only: the same settings on another runtime give another connection.
+    ///
+    /// ```
+    /// use collectd::{Connection, MemorySink, Runtime};
+    ///
+    /// let runtime = Runtime::with_sink(MemorySink::new());
+    /// let builder = Connection::builder().hostname("builder-runtime-doc");
+    /// let own = builder.clone().runtime(&runtime).build();
+    /// assert!(own.runtime().ptr_eq(&runtime));
+    /// assert!(!Connection::ptr_eq(&own, &builder.build()));
+    /// ```
+    pub fn runtime(mut self, runtime: &Runtime) -> Self {
+        self.runtime = Some(runtime.clone());
+        self
+    }
+
     /// The connection with these settings: the existing one, or a new one.
     ///
     /// ```
@@ -583,6 +494,7 @@ impl ConnectionBuilder {
     /// assert!(collectd::Connection::ptr_eq(&a, &b));
     /// ```
     pub fn build(self) -> Connection {
+        let runtime = self.runtime.unwrap_or_else(|| Runtime::global().clone());
         let mut settings = self.settings;
         settings.hostname = fit_identifier("host name", settings.hostname);
         if settings.hostname.is_empty() {
@@ -595,7 +507,7 @@ impl ConnectionBuilder {
             log::warn!(target: "collectd", "maximum packet size {} is outside 1024–65535; using {size}", settings.max_packet_size);
             settings.max_packet_size = size;
         }
-        runtime::connection(settings)
+        Connection { state: runtime.connection(settings), runtime }
     }
 }
 
@@ -617,7 +529,7 @@ impl ConnectionBuilder {
 /// ```
 #[derive(Clone, Copy)]
 pub struct Counter<'c> {
-    connection: &'c ConnectionInner,
+    connection: &'c ConnectionState,
     category: u32,
 }
 
@@ -716,7 +628,7 @@ impl Stat {
     pub fn add(&self, value: f64) {
         match &self.target {
             Some(target) if value.is_finite() => add_to_slot(&target.chunk[target.offset], value),
-            Some(_) => super::local::refuse_value(None, value),
+            Some(_) => local::refuse_value(None, value),
             None => {}
         }
     }

@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::connection::ConnectionInner;
 use super::hash::NameMap;
 use super::registry::{Resolved, lock};
 use super::shard::Shard;
+use super::state::ConnectionState;
 
 /// One thread's view of one connection.
 struct ConnectionCache {
@@ -75,7 +75,7 @@ impl CategoryCache {
 
     /// What the thread knows of `stat`, resolved through the registry on first use.
     #[inline]
-    fn stat(&mut self, connection: &ConnectionInner, category: u32, stat: &str) -> StatCache {
+    fn stat(&mut self, connection: &ConnectionState, category: u32, stat: &str) -> StatCache {
         if let Some(&known) = self.stats.get(stat) {
             return known;
         }
@@ -112,7 +112,7 @@ fn log_complaint(complaint: Option<String>) {
 }
 
 /// Resolves a slot through the registry (the slow path), logging after the lock is released.
-pub(crate) fn resolve(connection: &ConnectionInner, category: u32, stat: &str, specific: Option<&str>) -> Option<u32> {
+pub(crate) fn resolve(connection: &ConnectionState, category: u32, stat: &str, specific: Option<&str>) -> Option<u32> {
     let Resolved { index, complaint } = lock(&connection.registry.names).slot(category, stat, specific);
     log_complaint(complaint);
     index
@@ -120,7 +120,7 @@ pub(crate) fn resolve(connection: &ConnectionInner, category: u32, stat: &str, s
 
 /// Runs `f` with this thread's cache for `connection`, or returns `None` when the
 /// thread's caches cannot be used right now.
-fn with_cache<R>(connection: &ConnectionInner, f: impl FnOnce(&mut ConnectionCache) -> R) -> Option<R> {
+fn with_cache<R>(connection: &ConnectionState, f: impl FnOnce(&mut ConnectionCache) -> R) -> Option<R> {
     CACHES
         .try_with(|caches| {
             let mut caches = caches.try_borrow_mut().ok()?;
@@ -143,7 +143,7 @@ fn with_cache<R>(connection: &ConnectionInner, f: impl FnOnce(&mut ConnectionCac
 }
 
 /// The number of a category, created on first use.
-pub(crate) fn category(connection: &ConnectionInner, name: &str) -> u32 {
+pub(crate) fn category(connection: &ConnectionState, name: &str) -> u32 {
     let cached = with_cache(connection, |cache| {
         if let Some(&index) = cache.categories_by_name.get(name) {
             return index;
@@ -180,7 +180,7 @@ pub(crate) fn refuse_value(stat: Option<&str>, value: f64) {
 
 /// Adds each `(stat, value)` to the category's base count and to each specific's count.
 pub(crate) fn record<S: AsRef<str>>(
-    connection: &ConnectionInner,
+    connection: &ConnectionState,
     category: u32,
     specifics: &[S],
     stats: &[(&str, f64)],
@@ -222,7 +222,7 @@ pub(crate) fn record<S: AsRef<str>>(
 }
 
 /// The same as [`record`], through the registry and the shared shard.
-fn record_uncached<S: AsRef<str>>(connection: &ConnectionInner, category: u32, specifics: &[S], stats: &[(&str, f64)]) {
+fn record_uncached<S: AsRef<str>>(connection: &ConnectionState, category: u32, specifics: &[S], stats: &[(&str, f64)]) {
     for &(stat, value) in stats {
         if !value.is_finite() {
             refuse_value(Some(stat), value);
@@ -240,7 +240,7 @@ fn record_uncached<S: AsRef<str>>(connection: &ConnectionInner, category: u32, s
 
 /// Adds `value` to each of `slots` (already resolved) in this thread's shard.
 #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-pub(crate) fn add_to_slots(connection: &ConnectionInner, slots: &[u32], value: f64) {
+pub(crate) fn add_to_slots(connection: &ConnectionState, slots: &[u32], value: f64) {
     let done = with_cache(connection, |cache| {
         for &slot in slots {
             cache.shard.add(slot, value);
@@ -254,7 +254,7 @@ pub(crate) fn add_to_slots(connection: &ConnectionInner, slots: &[u32], value: f
 }
 
 /// Sets each stat's base count to exactly its value.
-pub(crate) fn set_exact(connection: &ConnectionInner, category: u32, stats: &[(&str, f64)]) {
+pub(crate) fn set_exact(connection: &ConnectionState, category: u32, stats: &[(&str, f64)]) {
     for &(stat, value) in stats {
         if !value.is_finite() {
             refuse_value(Some(stat), value);
@@ -274,7 +274,7 @@ pub(crate) fn set_exact(connection: &ConnectionInner, category: u32, stats: &[(&
 }
 
 /// This thread's shard for `connection` and the base slot of `stat`, for a stat handle.
-pub(crate) fn stat_slot(connection: &ConnectionInner, category: u32, stat: &str) -> Option<(Arc<Shard>, u32)> {
+pub(crate) fn stat_slot(connection: &ConnectionState, category: u32, stat: &str) -> Option<(Arc<Shard>, u32)> {
     let cached = with_cache(connection, |cache| cache.shard.clone());
     let shard = cached.unwrap_or_else(|| connection.registry.shared.clone());
     let base = resolve(connection, category, stat, None)?;

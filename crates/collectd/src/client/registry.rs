@@ -143,6 +143,17 @@ impl Snapshot {
         self.values.len()
     }
 
+    /// A snapshot of these values, for tests of what is done with one.
+    #[cfg(test)]
+    pub(crate) fn from_pairs(time: CdTime, pairs: &[(&str, f64)]) -> Snapshot {
+        let mut snapshot = Snapshot { time, names: String::new(), values: Vec::new() };
+        for &(name, value) in pairs {
+            snapshot.names.push_str(name);
+            snapshot.values.push((snapshot.names.len(), value));
+        }
+        snapshot
+    }
+
     /// The values with their wire names, in slot order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, f64)> {
         let mut start = 0;
@@ -192,6 +203,19 @@ impl Registry {
         }
         let (chunk, offset) = self.shared.chunk_for(index);
         chunk[offset].store(value.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Forgets every sum and which stats were ever recorded (the names and their slots
+    /// stay): the next snapshot holds only what is recorded from now on. For a forked
+    /// child, which must not send its parent's sums again.
+    pub(crate) fn forget_sums(&self) {
+        let mut state = lock(&self.snapshot);
+        let shards = lock(&self.shards);
+        let count = lock(&self.names).slot_count();
+        for shard in shards.iter() {
+            shard.clear(count);
+        }
+        *state = SnapshotState::default();
     }
 
     /// Takes every sum and resets it to zero. `None` when nothing was ever recorded.

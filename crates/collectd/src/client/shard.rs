@@ -71,6 +71,21 @@ impl Shard {
         }
     }
 
+    /// Marks every slot below `count` as never recorded, dropping its sum.
+    pub(crate) fn clear(&self, count: usize) {
+        let mut first = 0;
+        for (chunk, cell) in self.chunks.iter().enumerate() {
+            if first >= count {
+                return;
+            }
+            if let Some(slots) = cell.get() {
+                let len = slots.len().min(count - first);
+                slots[..len].iter().for_each(|slot| slot.store(UNTOUCHED, Ordering::Relaxed));
+            }
+            first += chunk_len(chunk);
+        }
+    }
+
     /// Adds to slot `index`.
     pub(crate) fn add(&self, index: u32, value: f64) {
         let (chunk, offset) = self.chunk_for(index);
@@ -147,5 +162,17 @@ mod tests {
         shard.take_each(5001, |index, sum| taken.push((index, sum)));
         // Taken slots read zero afterwards; the one left out before is taken now.
         assert_eq!(taken, [(0, 0.0), (63, 0.0), (64, 0.0), (200, 0.0), (5000, 5000.5)]);
+    }
+
+    #[test]
+    fn cleared_slots_read_as_never_recorded() {
+        let shard = Shard::default();
+        for index in [0, 70, 300] {
+            shard.add(index, 1.0);
+        }
+        shard.clear(100);
+        let mut taken = Vec::new();
+        shard.take_each(1000, |index, sum| taken.push((index, sum)));
+        assert_eq!(taken, [(300, 1.0)], "only slots below the count are cleared");
     }
 }

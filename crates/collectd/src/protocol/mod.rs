@@ -20,9 +20,12 @@ pub use parser::{
     RawNotification, RawValueList, Received, Record, parse, parse_each,
 };
 pub use record::{Identifier, Notification, Severity, ValueList};
+/// For test vectors only (a fixed IV); use [`encrypt`].
+#[doc(hidden)]
+pub use security::encrypt_with_iv;
 pub use security::{
     AuthFile, Credentials, CredentialsError, ENCRYPTION_OVERHEAD, MAX_ENCRYPT_USERNAME, MAX_SIGN_USERNAME,
-    MissingAuthFile, ReceiveSecurity, SIGNATURE_OVERHEAD, Security, SecurityLevel, encrypt, encrypt_with_iv, sign,
+    MissingAuthFile, RandomError, ReceiveSecurity, SIGNATURE_OVERHEAD, Security, SecurityLevel, encrypt, sign,
 };
 pub use time::CdTime;
 pub use value::{DsType, Value, Values};

@@ -173,6 +173,7 @@ pub struct ParseError {
 /// assert_eq!(parsed.errors[0].kind, ParseErrorKind::StringWithoutNul { part_type: part::HOST });
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ParseErrorKind {
     /// A part's length is larger than what is left of the datagram (a truncated datagram).
     PartExceedsDatagram {
@@ -337,6 +338,7 @@ pub struct Notice {
 /// assert_eq!(parsed.notices[0].kind, NoticeKind::UnprotectedPartsIgnored { level: SecurityLevel::Sign });
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NoticeKind {
     /// Parts were skipped because the level requires signing or encryption (reported
     /// once per datagram or payload, at the first skipped part).
@@ -377,6 +379,7 @@ pub enum NoticeKind {
 /// assert_eq!(parsed.notices[0].kind, NoticeKind::ValueListDropped { reason: DropReason::NoTime });
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DropReason {
     /// No time part before it, or a zero time.
     NoTime,

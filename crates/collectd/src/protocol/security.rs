@@ -177,6 +177,7 @@ impl fmt::Debug for Credentials {
 /// assert_eq!(error.to_string(), "the username is 65 bytes long; collectd allows at most 64");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CredentialsError {
     /// collectd refuses an empty username.
     EmptyUsername,
@@ -276,8 +277,9 @@ pub fn sign(payload: &[u8], credentials: &Credentials) -> Vec<u8> {
     out
 }
 
-/// Wraps `payload` in an encryption part with the given IV. Use [`encrypt`] unless a
-/// test needs a fixed IV: reusing an IV with OFB reveals the plaintext.
+/// Wraps `payload` in an encryption part with the given IV: for test vectors only, so
+/// hidden from the documentation. Use [`encrypt`]: reusing an IV with OFB reveals the
+/// plaintext.
 ///
 /// Panics when the result would exceed a datagram's 65535 bytes.
 ///
@@ -289,6 +291,7 @@ pub fn sign(payload: &[u8], credentials: &Credentials) -> Vec<u8> {
 /// assert_eq!(a, encrypt_with_iv(b"collectd", &credentials, [7; 16]), "the same IV gives the same bytes");
 /// assert_eq!(a[..2], part::ENCRYPTION.to_be_bytes());
 /// ```
+#[doc(hidden)]
 pub fn encrypt_with_iv(payload: &[u8], credentials: &Credentials, iv: [u8; 16]) -> Vec<u8> {
     let user = credentials.username.as_bytes();
     let part_len = ENCRYPTION_OVERHEAD + user.len() + payload.len();
@@ -318,11 +321,32 @@ pub fn encrypt_with_iv(payload: &[u8], credentials: &Credentials, iv: [u8; 16]) 
 /// assert_eq!(a.len(), 42 + 5 + 8);
 /// assert_ne!(a, b, "every datagram gets its own IV");
 /// ```
-pub fn encrypt(payload: &[u8], credentials: &Credentials) -> Result<Vec<u8>, getrandom::Error> {
+pub fn encrypt(payload: &[u8], credentials: &Credentials) -> Result<Vec<u8>, RandomError> {
     let mut iv = [0u8; 16];
-    getrandom::fill(&mut iv)?;
+    getrandom::fill(&mut iv).map_err(|cause| RandomError { cause })?;
     Ok(encrypt_with_iv(payload, credentials, iv))
 }
+
+/// The operating system could not give the random bytes of an encryption IV; see [`encrypt`].
+///
+/// ```
+/// fn describe(error: &collectd::protocol::RandomError) -> String {
+///     error.to_string() // "no random bytes for an encryption IV: ..."
+/// }
+/// # let _ = describe;
+/// ```
+#[derive(Debug)]
+pub struct RandomError {
+    cause: getrandom::Error,
+}
+
+impl fmt::Display for RandomError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "no random bytes for an encryption IV: {}", self.cause)
+    }
+}
+
+impl std::error::Error for RandomError {}
 
 /// Verifies, in constant time, a MAC over `covered` (the username followed by the payload).
 pub(crate) fn verify_signature(password: &[u8], covered: &[u8], mac: &[u8]) -> bool {

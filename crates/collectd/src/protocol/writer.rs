@@ -249,6 +249,7 @@ impl fmt::Display for Field {
 /// assert_eq!(EncodeError::NulInString { field: Field::Host }.to_string(), "the host contains a NUL byte");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EncodeError {
     /// The value list does not fit in what is left of this packet: finish the packet
     /// and write the value list into the next one.

@@ -1,13 +1,12 @@
-//! Sending datagrams over UDP: one socket per destination, names resolved again
+//! The default sink, UDP: one socket per destination, names resolved again
 //! periodically, failures logged at a bounded rate.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::connection::{Connection, Settings};
+use super::sink::{Delivery, Destination, Sink};
 
 /// How long a resolved address is trusted before the name is resolved again.
 const RESOLVE_EVERY: Duration = Duration::from_secs(300);
@@ -49,20 +48,55 @@ impl FailureLog {
     }
 }
 
-struct Destination {
+struct Socket {
     socket: Option<UdpSocket>,
     resolved_at: Option<Instant>,
     failures: FailureLog,
 }
 
-/// Sockets by destination.
+/// Sends datagrams over UDP, the way collectd's own clients do: the [`Sink`] of
+/// [`Runtime::global`](crate::Runtime::global) and of a [`Runtime::new`](crate::Runtime::new).
+///
+/// A name with both IPv4 and IPv6 addresses (like `localhost`) is sent to over IPv4, as
+/// the original module did; names are resolved again every 5 minutes, and after a
+/// failure. Failures are logged at most once a minute per destination.
+///
+/// ```
+/// use collectd::{Delivery, Destination, Sink, UdpSink};
+///
+/// let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+/// let port = server.local_addr().unwrap().port();
+/// let mut sink = UdpSink::new();
+/// let delivery = sink.send(&Destination::new("127.0.0.1", port), &[b"datagram".to_vec()]);
+/// assert_eq!(delivery, Delivery::all_sent(&[b"datagram".to_vec()]));
+/// let mut buffer = [0u8; 64];
+/// assert_eq!(server.recv(&mut buffer).unwrap(), 8);
+/// ```
 #[derive(Default)]
-pub(crate) struct Transport {
-    destinations: HashMap<(String, u16, Option<u32>), Destination>,
+pub struct UdpSink {
+    sockets: HashMap<(String, u16, Option<u32>), Socket>,
 }
 
-fn open_socket(settings: &Settings) -> io::Result<UdpSocket> {
-    let addrs: Vec<SocketAddr> = (settings.collectd_host.as_str(), settings.collectd_port).to_socket_addrs()?.collect();
+impl std::fmt::Debug for UdpSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UdpSink").field("destinations", &self.sockets.len()).finish()
+    }
+}
+
+impl UdpSink {
+    /// A sink with no socket open yet: each destination's is opened on its first send.
+    ///
+    /// ```
+    /// let runtime = collectd::Runtime::with_sink(collectd::UdpSink::new());
+    /// # drop(runtime);
+    /// ```
+    pub fn new() -> Self {
+        UdpSink::default()
+    }
+}
+
+fn open_socket(destination: &Destination<'_>) -> io::Result<UdpSocket> {
+    let addrs: Vec<SocketAddr> = (destination.host, destination.port).to_socket_addrs()?.collect();
     // A name with both kinds of address (like "localhost") goes to its IPv4 one, as the
     // original module's AF_INET socket did; an IPv6-only name or literal goes to IPv6.
     let addr = addrs
@@ -76,7 +110,7 @@ fn open_socket(settings: &Settings) -> io::Result<UdpSocket> {
         IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
     };
     let socket = UdpSocket::bind(local)?;
-    if let (Some(ttl), IpAddr::V4(ip)) = (settings.ttl, addr.ip()) {
+    if let (Some(ttl), IpAddr::V4(ip)) = (destination.ttl, addr.ip()) {
         if ip.is_multicast() {
             socket.set_multicast_ttl_v4(ttl)?;
         } else {
@@ -88,21 +122,20 @@ fn open_socket(settings: &Settings) -> io::Result<UdpSocket> {
     Ok(socket)
 }
 
-impl Transport {
-    /// Sends a connection's datagrams, counting what happened.
-    pub(crate) fn send(&mut self, connection: &Connection, datagrams: &[Vec<u8>], value_lists: u64) {
-        let settings = &connection.inner.settings;
-        let counters = &connection.inner.counters;
-        let key = (settings.collectd_host.clone(), settings.collectd_port, settings.ttl);
-        let name = format!("{}:{}", settings.collectd_host, settings.collectd_port);
-        let destination = self.destinations.entry(key).or_insert_with(|| Destination {
+impl Sink for UdpSink {
+    /// Sends the datagrams over the destination's socket, counting what happened.
+    fn send(&mut self, target: &Destination<'_>, datagrams: &[Vec<u8>]) -> Delivery {
+        let mut delivery = Delivery::default();
+        let key = (target.host.to_string(), target.port, target.ttl);
+        let name = format!("{}:{}", target.host, target.port);
+        let destination = self.sockets.entry(key).or_insert_with(|| Socket {
             socket: None,
             resolved_at: None,
             failures: FailureLog::new(),
         });
         let stale = destination.resolved_at.is_none_or(|t| t.elapsed() >= RESOLVE_EVERY);
         if destination.socket.is_none() || stale {
-            match open_socket(settings) {
+            match open_socket(target) {
                 Ok(socket) => {
                     destination.socket = Some(socket);
                     destination.resolved_at = Some(Instant::now());
@@ -110,9 +143,8 @@ impl Transport {
                 Err(error) => {
                     destination.socket = None;
                     destination.resolved_at = None;
-                    counters.send_errors.fetch_add(datagrams.len() as u64, Ordering::Relaxed);
                     destination.failures.failed(&name, "cannot reach collectd at", &error);
-                    return;
+                    return Delivery::none_sent(datagrams);
                 }
             }
         }
@@ -127,18 +159,18 @@ impl Transport {
                 // The ICMP "port unreachable" of an earlier datagram, reported by this
                 // send, which did not go out: count the lost one, and send this one again,
                 // as the server may be back.
-                counters.send_errors.fetch_add(1, Ordering::Relaxed);
+                delivery.send_errors += 1;
                 destination.failures.failed(&name, "collectd refused a datagram at", error);
                 refused = true;
                 result = socket.send(datagram);
             }
             match result {
                 Ok(sent) => {
-                    counters.packets_sent.fetch_add(1, Ordering::Relaxed);
-                    counters.bytes_sent.fetch_add(sent as u64, Ordering::Relaxed);
+                    delivery.packets_sent += 1;
+                    delivery.bytes_sent += sent as u64;
                 }
                 Err(error) => {
-                    counters.send_errors.fetch_add(1, Ordering::Relaxed);
+                    delivery.send_errors += 1;
                     destination.failures.failed(&name, "cannot send to collectd at", &error);
                     failed = true;
                 }
@@ -148,11 +180,15 @@ impl Transport {
             // Resolve the name again next time: the server may have moved.
             destination.resolved_at = None;
         }
-        if !failed {
-            counters.value_lists_sent.fetch_add(value_lists, Ordering::Relaxed);
-            if !refused {
-                destination.failures.succeeded(&name);
-            }
+        delivery.complete = !failed;
+        if !failed && !refused {
+            destination.failures.succeeded(&name);
         }
+        delivery
+    }
+
+    /// Closes every socket: a forked child opens its own.
+    fn forget(&mut self) {
+        self.sockets.clear();
     }
 }

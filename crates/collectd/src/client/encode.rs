@@ -1,0 +1,121 @@
+//! Encoding a snapshot: a pure function of a connection's settings and a snapshot, giving datagrams.
+//!
+//! No socket, no clock: the snapshot carries its time, the settings everything else
+//! (host name, plugin instance, interval, packet size, time resolution, security). The
+//! only outside input is the random IV of an encrypted datagram.
+
+use std::borrow::Cow;
+
+use super::registry::Snapshot;
+use super::state::Settings;
+use crate::protocol::{CdTime, EncodeError, PacketWriter, Value, ValueList, WriterOptions};
+
+/// The packet writer's options for a connection's settings.
+fn writer_options(settings: &Settings) -> WriterOptions {
+    WriterOptions::default()
+        .max_packet_size(settings.max_packet_size)
+        .time_resolution(settings.time_resolution)
+        .security(settings.security.clone())
+}
+
+/// Encodes a snapshot into as few datagrams as fit: each value is a gauge value list
+/// `HOST/any[-INST]/gauge-NAME`.
+///
+/// One value list that cannot be encoded is logged and costs only itself; a datagram
+/// that cannot be sealed (no random bytes for an IV) is logged and dropped. The error is
+/// for settings no packet can be written with.
+pub(crate) fn encode(settings: &Settings, snapshot: &Snapshot) -> Result<Vec<Vec<u8>>, EncodeError> {
+    let mut writer = PacketWriter::new(writer_options(settings))?;
+    let interval = CdTime::from(settings.interval);
+    let mut datagrams = Vec::new();
+    for (name, value) in snapshot.iter() {
+        let values = [Value::Gauge(value)];
+        let vl = ValueList {
+            host: Cow::Borrowed(&settings.hostname),
+            plugin: Cow::Borrowed("any"),
+            plugin_instance: Cow::Borrowed(&settings.plugin_instance),
+            type_: Cow::Borrowed("gauge"),
+            type_instance: Cow::Borrowed(name),
+            time: snapshot.time,
+            interval,
+            values: (&values).into(),
+        };
+        let written = match writer.write(&vl) {
+            Err(EncodeError::PacketFull) => {
+                finish_into(&mut writer, &mut datagrams);
+                writer.write(&vl)
+            }
+            other => other,
+        };
+        if let Err(error) = written {
+            log::error!(target: "collectd", "cannot encode {name} of {}: {error}", settings.hostname);
+        }
+    }
+    finish_into(&mut writer, &mut datagrams);
+    Ok(datagrams)
+}
+
+/// Seals the writer's packet into `datagrams`; a packet that cannot be sealed is logged and dropped.
+fn finish_into(writer: &mut PacketWriter, datagrams: &mut Vec<Vec<u8>>) {
+    match writer.finish() {
+        Ok(datagram) => datagrams.extend(datagram),
+        Err(error) => log::error!(target: "collectd", "cannot seal a datagram: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::protocol::{DEFAULT_MAX_PACKET_SIZE, ReceiveSecurity, Security, TimeResolution, parse};
+
+    fn settings() -> Settings {
+        Settings {
+            hostname: "h".into(),
+            collectd_host: "127.0.0.1".into(),
+            collectd_port: 9,
+            plugin_instance: "inst".into(),
+            interval: Duration::from_secs(10),
+            max_packet_size: DEFAULT_MAX_PACKET_SIZE,
+            time_resolution: TimeResolution::HighResolution,
+            security: Security::None,
+            ttl: None,
+        }
+    }
+
+    #[test]
+    fn a_snapshot_becomes_gauge_value_lists_with_its_time() {
+        let time = CdTime::from_secs(1_700_000_000);
+        let snapshot = Snapshot::from_pairs(time, &[("c-s", 1.5), ("c-x-s", 0.5)]);
+        let datagrams = encode(&settings(), &snapshot).unwrap();
+        assert_eq!(datagrams.len(), 1);
+        assert_eq!(encode(&settings(), &snapshot).unwrap(), datagrams, "the same input gives the same bytes");
+        let parsed = parse(&datagrams[0], &ReceiveSecurity::none());
+        let got: Vec<(String, CdTime, CdTime, Option<Value>)> = parsed
+            .value_lists()
+            .map(|vl| (vl.identifier().to_string(), vl.time, vl.interval, vl.values.get(0)))
+            .collect();
+        let interval = CdTime::from_secs(10);
+        assert_eq!(
+            got,
+            [
+                ("h/any-inst/gauge-c-s".to_string(), time, interval, Some(Value::Gauge(1.5))),
+                ("h/any-inst/gauge-c-x-s".to_string(), time, interval, Some(Value::Gauge(0.5))),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_large_snapshot_is_split_into_datagrams_that_fit() {
+        let names: Vec<String> = (0..200).map(|i| format!("category-stat{i}")).collect();
+        let pairs: Vec<(&str, f64)> = names.iter().map(|n| (n.as_str(), 1.0)).collect();
+        let snapshot = Snapshot::from_pairs(CdTime::from_secs(1), &pairs);
+        let settings = Settings { max_packet_size: 1024, ..settings() };
+        let datagrams = encode(&settings, &snapshot).unwrap();
+        assert!(datagrams.len() > 1);
+        assert!(datagrams.iter().all(|d| d.len() <= 1024));
+        let count: usize = datagrams.iter().map(|d| parse(d, &ReceiveSecurity::none()).value_lists().count()).sum();
+        assert_eq!(count, 200);
+    }
+}
