@@ -32,9 +32,9 @@ pub(crate) fn encode(settings: &Settings, snapshot: &Snapshot) -> Result<Vec<Vec
         let values = [Value::Gauge(value)];
         let vl = ValueList {
             host: Cow::Borrowed(&settings.hostname),
-            plugin: Cow::Borrowed("any"),
+            plugin: Cow::Borrowed(crate::MODULE_PLUGIN),
             plugin_instance: Cow::Borrowed(&settings.plugin_instance),
-            type_: Cow::Borrowed("gauge"),
+            type_: Cow::Borrowed(crate::MODULE_TYPE),
             type_instance: Cow::Borrowed(name),
             time: snapshot.time,
             interval,
