@@ -2,6 +2,7 @@
 # make test: deps, formatting, lints, then every test of the workspace.
 # make deps: install the Debian packages the tests need, when they are missing.
 # make bench: the criterion benchmarks.
+# make tools: install the cargo tools the checks need (cargo-deny), when they are missing.
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -17,7 +18,7 @@ DEMO_ARGS ?=
 # give sockets room for a burst, as collectd's documentation advises for busy receivers.
 UDP_RMEM_MAX := 8388608
 
-.PHONY: deps demo-deps udp-buffers lint test demo bench fuzz
+.PHONY: deps demo-deps udp-buffers tools lint test demo bench fuzz
 
 # Installs the packages given in $(1) that dpkg does not list as installed.
 define install_missing
@@ -50,9 +51,21 @@ udp-buffers:
 demo-deps:
 	$(call install_missing,$(DEMO_PACKAGES))
 
-lint:
+# cargo-deny checks licenses, bans and sources; advisories are left out because the
+# advisory database cannot be fetched here (only package registries are reachable).
+CARGO_DENY_VERSION := 0.20
+tools:
+	@command -v cargo-deny >/dev/null 2>&1 || { echo "make: installing cargo-deny"; \
+	  $(CARGO) install --locked --quiet cargo-deny@$(CARGO_DENY_VERSION); }
+
+# Formatting, clippy (reading [workspace.lints]), docs without warnings, the fuzz target
+# builds (a stable `cargo check`: running it needs nightly), dependency licenses and sources.
+lint: tools
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --all-features
+	cd fuzz && $(CARGO) check --quiet
+	$(CARGO) deny check licenses bans sources
 
 test: deps udp-buffers lint
 	$(CARGO) test --workspace --all-features

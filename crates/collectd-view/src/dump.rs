@@ -95,7 +95,7 @@ fn seconds(t: CdTime) -> f64 {
 ///
 /// ```
 /// use collectd::protocol::{parse, ReceiveSecurity};
-/// use crate::dump::record_json;
+/// use collectd_view::dump::record_json;
 ///
 /// // protocol.md vector A: example.com/golang/gauge = 10 at 1438041918.7349, interval 1 s.
 /// let bytes = hex("000000106578616d706c652e636f6d000002000b676f6c616e67000004000a6761756765000008000c156db1cfaf08ba7a0009000c00000000400000000006000f0001010000000000002440");
