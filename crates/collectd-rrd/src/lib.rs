@@ -31,15 +31,43 @@ pub mod write;
 
 use std::sync::Arc;
 
-use index::{Index, RrdFile};
-use rrdtool::Pool;
+use index::{Index, IndexError, RrdFile};
+use rrdtool::{Pool, RrdtoolError};
+
+/// Why a file's data sources could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DsError {
+    /// The header could not be read, and no rrdtool was there to ask.
+    #[error(transparent)]
+    Header(#[from] IndexError),
+    /// Neither the header nor `rrdtool info` could be read.
+    #[error("{header}; rrdtool info: {info}")]
+    HeaderThenInfo {
+        /// Why the header could not be read.
+        header: IndexError,
+        /// Why `rrdtool info` failed.
+        #[source]
+        info: RrdtoolError,
+    },
+}
 
 /// The usual data-source lookup: the index's own header reader, falling back to
 /// `rrdtool info` through `pool` (when given) for files whose layout it does not know.
+///
+/// ```no_run
+/// use std::sync::Arc;
+///
+/// let index = Arc::new(collectd_rrd::index::Index::open("/var/lib/collectd/rrd").unwrap());
+/// let lookup = collectd_rrd::ds_lookup(&index, None);
+/// for file in index.snapshot().files() {
+///     println!("{}: {:?}", file.id, lookup(file).unwrap_or_default());
+/// }
+/// ```
 pub fn ds_lookup<'a>(
     index: &'a Arc<Index>,
     pool: Option<&'a Pool>,
-) -> impl Fn(&RrdFile) -> Result<Vec<String>, String> + 'a {
+) -> impl Fn(&RrdFile) -> Result<Vec<String>, DsError> + 'a {
     ds_lookup_with(index, move || pool)
 }
 
@@ -48,12 +76,12 @@ pub fn ds_lookup<'a>(
 pub fn ds_lookup_with<'a>(
     index: &'a Arc<Index>,
     pool: impl Fn() -> Option<&'a Pool> + 'a,
-) -> impl Fn(&RrdFile) -> Result<Vec<String>, String> + 'a {
+) -> impl Fn(&RrdFile) -> Result<Vec<String>, DsError> + 'a {
     move |file| match index.header(file) {
         Ok(h) => Ok(h.data_sources.iter().map(|d| d.name.clone()).collect()),
-        Err(e) => match pool() {
-            Some(p) => p.data_sources(&file.path).map_err(|pe| format!("{e}; rrdtool info: {pe}")),
-            None => Err(e.to_string()),
+        Err(header) => match pool() {
+            Some(p) => p.data_sources(&file.path).map_err(|info| DsError::HeaderThenInfo { header, info }),
+            None => Err(DsError::Header(header)),
         },
     }
 }

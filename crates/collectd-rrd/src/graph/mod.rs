@@ -132,14 +132,19 @@ impl Format {
     }
 }
 
+/// An image format that is not png, svg or pdf.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown format {0:?} (png, svg or pdf)")]
+pub struct FormatError(pub String);
+
 impl std::str::FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = FormatError;
+    fn from_str(s: &str) -> Result<Self, FormatError> {
         match s.to_ascii_lowercase().as_str() {
             "png" => Ok(Format::Png),
             "svg" => Ok(Format::Svg),
             "pdf" => Ok(Format::Pdf),
-            _ => Err(format!("unknown format {s:?} (png, svg or pdf)")),
+            _ => Err(FormatError(s.to_owned())),
         }
     }
 }

@@ -215,12 +215,12 @@ struct Named {
 
 /// Reads a file's data source names; the index's header reader, with `rrdtool info` as a
 /// possible fallback, is the usual implementation.
-pub type DsLookup<'a> = dyn Fn(&RrdFile) -> Result<Vec<String>, String> + 'a;
+pub type DsLookup<'a> = dyn Fn(&RrdFile) -> Result<Vec<String>, crate::DsError> + 'a;
 
 /// The data source names of `file` through `ds_of`; a file without any is an error too.
 pub fn ds_names(file: &RrdFile, ds_of: &DsLookup) -> Result<Vec<String>, SelectError> {
-    let names =
-        ds_of(file).map_err(|message| SelectError::DataSources { file: file.path.display().to_string(), message })?;
+    let names = ds_of(file)
+        .map_err(|e| SelectError::DataSources { file: file.path.display().to_string(), message: e.to_string() })?;
     if names.is_empty() {
         return Err(SelectError::DataSources {
             file: file.path.display().to_string(),
@@ -655,7 +655,7 @@ mod tests {
         (dir, snap)
     }
 
-    fn ds(f: &RrdFile) -> Result<Vec<String>, String> {
+    fn ds(f: &RrdFile) -> Result<Vec<String>, crate::DsError> {
         Ok(if f.id.type_ == "load" {
             vec!["shortterm".into(), "midterm".into(), "longterm".into()]
         } else {

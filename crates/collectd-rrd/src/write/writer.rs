@@ -29,7 +29,7 @@ use collectd::protocol::CdTime;
 
 use super::create::{self, CreateConfig};
 use super::types_db::DataSet;
-use crate::rrdtool::Pool;
+use crate::rrdtool::{Pool, RrdtoolError};
 
 /// How the writer batches.
 #[derive(Clone, Debug)]
@@ -496,10 +496,11 @@ fn flush_file(shared: &Shared, path: &Path, set: &DataSet, batch: &Batch, disk_l
 }
 
 /// `rrdtool last FILE`.
-fn last_update(pool: &Pool, path: &str) -> Result<i64, String> {
-    let reply = pool.run(&["last", path]).map_err(|e| e.to_string())?;
-    let line = reply.lines.first().ok_or("empty reply to rrdtool last")?;
-    line.trim().parse().map_err(|_| format!("unexpected reply to rrdtool last: {line:?}"))
+fn last_update(pool: &Pool, path: &str) -> Result<i64, RrdtoolError> {
+    let reply = pool.run(&["last", path])?;
+    let unexpected = |detail: String| RrdtoolError::Reply { command: "last".into(), detail };
+    let line = reply.lines.first().ok_or_else(|| unexpected("empty reply".into()))?;
+    line.trim().parse().map_err(|_| unexpected(format!("{line:?} is not a time")))
 }
 
 #[cfg(test)]

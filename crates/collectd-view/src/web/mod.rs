@@ -480,7 +480,9 @@ impl AppState {
     }
 
     /// Data source lookup through the index's header reader, then `rrdtool info`.
-    pub fn ds_lookup(&self) -> impl Fn(&collectd_rrd::index::RrdFile) -> Result<Vec<String>, String> + '_ {
+    pub fn ds_lookup(
+        &self,
+    ) -> impl Fn(&collectd_rrd::index::RrdFile) -> Result<Vec<String>, collectd_rrd::DsError> + '_ {
         collectd_rrd::ds_lookup(&self.0.index, Some(&self.0.pool))
     }
 
