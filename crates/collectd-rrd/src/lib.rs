@@ -40,15 +40,15 @@ use rrdtool::{Pool, RrdtoolError};
 pub enum DsError {
     /// The header could not be read, and no rrdtool was there to ask.
     #[error(transparent)]
-    Header(#[from] IndexError),
+    Header(Box<IndexError>),
     /// Neither the header nor `rrdtool info` could be read.
     #[error("{header}; rrdtool info: {info}")]
     HeaderThenInfo {
         /// Why the header could not be read.
-        header: IndexError,
+        header: Box<IndexError>,
         /// Why `rrdtool info` failed.
         #[source]
-        info: RrdtoolError,
+        info: Box<RrdtoolError>,
     },
 }
 
@@ -80,8 +80,10 @@ pub fn ds_lookup_with<'a>(
     move |file| match index.header(file) {
         Ok(h) => Ok(h.data_sources.iter().map(|d| d.name.clone()).collect()),
         Err(header) => match pool() {
-            Some(p) => p.data_sources(&file.path).map_err(|info| DsError::HeaderThenInfo { header, info }),
-            None => Err(DsError::Header(header)),
+            Some(p) => p
+                .data_sources(&file.path)
+                .map_err(|info| DsError::HeaderThenInfo { header: Box::new(header), info: Box::new(info) }),
+            None => Err(DsError::Header(Box::new(header))),
         },
     }
 }
