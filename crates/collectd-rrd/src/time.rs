@@ -21,6 +21,9 @@ pub struct TimeError(String);
 
 /// The latest absolute time accepted (2100-01-01), and the longest offset (100 years).
 const MAX_EPOCH: i64 = 4_102_444_800;
+/// The earliest time rrdtool reads (1980-01-01): it refuses to fetch anything before, and
+/// reads a smaller number as a date rather than as seconds.
+pub const MIN_EPOCH: i64 = 315_532_800;
 const MAX_OFFSET: i64 = 100 * 365 * 86_400;
 /// Shortest and longest span of a graph.
 pub const MIN_SPAN: i64 = 10;
@@ -135,6 +138,9 @@ impl TimeArg {
         }
         if s.bytes().all(|b| b.is_ascii_digit()) {
             let n: i64 = s.parse().map_err(|_| TimeError(format!("{text:?}: number too large")))?;
+            if n < MIN_EPOCH {
+                return Err(TimeError(format!("{text:?} is before 1980, which rrdtool does not read")));
+            }
             if n > MAX_EPOCH {
                 return Err(TimeError(format!("{text:?} is after the year 2100")));
             }
@@ -175,8 +181,8 @@ impl TimeArg {
 /// ```
 /// use collectd_rrd::time::{TimeArg, resolve};
 ///
-/// let range = resolve(TimeArg::parse("end-1h").unwrap(), TimeArg::parse("now").unwrap(), 1_000_000).unwrap();
-/// assert_eq!((range.start, range.end, range.span(), range.relative), (996_400, 1_000_000, 3600, true));
+/// let range = resolve(TimeArg::parse("end-1h").unwrap(), TimeArg::parse("now").unwrap(), 1_700_000_000).unwrap();
+/// assert_eq!((range.start, range.end, range.span(), range.relative), (1_699_996_400, 1_700_000_000, 3600, true));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resolved {
@@ -228,6 +234,9 @@ pub fn resolve(start: TimeArg, end: TimeArg, now: i64) -> Result<Resolved, TimeE
     }
     if span > MAX_SPAN {
         return Err(TimeError(format!("the range is {span} s long; the longest is 50 years")));
+    }
+    if s < MIN_EPOCH {
+        return Err(TimeError(format!("the start ({s}) is before 1980, which rrdtool does not read")));
     }
     Ok(Resolved { start: s, end: e, relative })
 }
@@ -287,17 +296,31 @@ mod tests {
 
     #[test]
     fn resolves() {
+        const NOW: i64 = 1_700_000_000;
         let p = |s: &str| TimeArg::parse(s).unwrap();
-        let r = resolve(p("end-1d"), p("now"), 1_000_000).unwrap();
-        assert_eq!((r.start, r.end, r.relative), (1_000_000 - 86_400, 1_000_000, true));
+        let r = resolve(p("end-1d"), p("now"), NOW).unwrap();
+        assert_eq!((r.start, r.end, r.relative), (NOW - 86_400, NOW, true));
         assert_eq!(r.pixel(800), 108);
-        let r = resolve(p("1000"), p("start+1h"), 5).unwrap();
-        assert_eq!((r.start, r.end, r.relative), (1000, 4600, false));
-        assert!(resolve(p("2000"), p("1000"), 0).unwrap_err().to_string().contains("before"));
-        assert!(resolve(p("end-1"), p("now"), 0).unwrap_err().to_string().contains("shortest"));
-        assert!(resolve(p("end-1h"), p("start+1h"), 0).is_err());
-        assert!(resolve(p("start"), p("now"), 0).is_err());
-        assert!(resolve(p("0"), p("4000000000"), 0).unwrap_err().to_string().contains("longest"));
+        let r = resolve(p("1600000000"), p("start+1h"), NOW).unwrap();
+        assert_eq!((r.start, r.end, r.relative), (1_600_000_000, 1_600_003_600, false));
+        let error = |start: &str, end: &str| resolve(p(start), p(end), NOW).unwrap_err().to_string();
+        assert!(error("1600002000", "1600001000").contains("before the end"));
+        assert!(error("end-1", "now").contains("shortest"));
+        assert!(resolve(p("end-1h"), p("start+1h"), NOW).is_err());
+        assert!(resolve(p("start"), p("now"), NOW).is_err());
+        assert!(error("400000000", "4000000000").contains("longest"));
+        // 50 years back from 2023 is 1973: rrdtool would refuse it with an error of its own.
+        assert!(error("end-50y", "now").contains("before 1980"), "{}", error("end-50y", "now"));
+        assert!(resolve(p("end-40y"), p("now"), NOW).is_ok());
+    }
+
+    #[test]
+    fn epochs_rrdtool_reads_as_dates_are_refused() {
+        for text in ["0", "1000", "99999999", "315532799"] {
+            let e = TimeArg::parse(text).unwrap_err().to_string();
+            assert!(e.contains("before 1980"), "{text}: {e}");
+        }
+        assert_eq!(TimeArg::parse("315532800").unwrap(), TimeArg::Epoch(MIN_EPOCH));
     }
 
     #[test]
@@ -307,11 +330,11 @@ mod tests {
         assert_eq!(span("-1h", "now"), Some(3600));
         assert_eq!(span("now-2h", "now-1h"), Some(3600));
         assert_eq!(span("-7200", "-3600"), Some(3600));
-        assert_eq!(span("1000", "4600"), Some(3600));
-        assert_eq!(span("1000", "s+1w"), Some(604_800));
+        assert_eq!(span("1600000000", "1600003600"), Some(3600));
+        assert_eq!(span("1600000000", "s+1w"), Some(604_800));
         assert_eq!(span("end-1d12h", "now"), Some(129_600));
         assert_eq!(span("end - 2 weeks", "now"), Some(1_209_600));
-        assert_eq!(span("1000", "now"), None);
+        assert_eq!(span("1600000000", "now"), None);
         assert_eq!(span("noon yesterday", "now"), None);
         assert_eq!(span("end-1fortnight", "now"), None);
         assert_eq!(span("end-1m", "now"), None, "ambiguous: refused rather than guessed");

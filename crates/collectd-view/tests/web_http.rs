@@ -323,7 +323,10 @@ async fn hostile_input_gets_a_clear_answer() {
         ),
         (format!("/graph.png?{STAT}&h=0"), StatusCode::BAD_REQUEST, "parameter &quot;h&quot;"),
         (format!("/graph.png?{STAT}&w=-5"), StatusCode::BAD_REQUEST, "is not a number"),
-        (format!("/graph.png?{STAT}&start=0&end=4000000000"), StatusCode::BAD_REQUEST, "longest is 50 years"),
+        (format!("/graph.png?{STAT}&start=400000000&end=4000000000"), StatusCode::BAD_REQUEST, "longest is 50 years"),
+        // rrdtool fetches nothing before 1980: refused here rather than failing in rrdtool.
+        (format!("/graph.png?{STAT}&start=end-50y"), StatusCode::BAD_REQUEST, "before 1980"),
+        (format!("/graph.png?{STAT}&start=1000"), StatusCode::BAD_REQUEST, "before 1980"),
         (format!("/graph.png?{STAT}&start=end-1s"), StatusCode::BAD_REQUEST, "shortest"),
         (
             format!("/combine?{}", (0..51).map(|i| format!("s=h1/d/f{i}")).collect::<Vec<_>>().join("&")),
@@ -375,4 +378,40 @@ async fn hostile_input_gets_a_clear_answer() {
     assert_eq!(j["available"], serde_json::json!(["broken", "coin_stats", "some_category"]), "{j}");
     let r = get(app, "/command.txt?host=h9&cat=c&stat=s").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+/// Every response carries the security headers; a `Host` that is not this server's is
+/// refused (DNS rebinding) unless `--allow-host` names it.
+#[tokio::test]
+async fn security_headers_and_host_names() {
+    let Some(f) = fixture() else { return };
+    for uri in ["/", "/graph.png?host=h1&category=coin_stats&stat=flips", "/no/such/page"] {
+        let r = get(&f.app, uri).await;
+        let csp = r.header(header::CONTENT_SECURITY_POLICY);
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{uri}: {csp:?}");
+        assert_eq!(r.header(header::X_FRAME_OPTIONS), "DENY", "{uri}");
+        assert_eq!(r.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff", "{uri}");
+    }
+    let index = Arc::new(Index::open(f.d.dir.path()).unwrap());
+    let state = AppState::new(index, Pool::new(PoolConfig::default()).unwrap(), None, None);
+    let allowing = |names: &[&str]| {
+        web::router_for(state.clone(), web::guard::HostPolicy::new(names.iter().map(|n| n.to_string()).collect()))
+    };
+    let app = allowing(&[]);
+    for (host, status) in [
+        ("127.0.0.1:8080", StatusCode::OK),
+        ("[::1]:8080", StatusCode::OK),
+        ("localhost:8080", StatusCode::OK),
+        ("rebound.example:8080", StatusCode::MISDIRECTED_REQUEST),
+    ] {
+        let r = get_with(&app, "/", &[("host", host)]).await;
+        assert_eq!(r.status, status, "{host}: {}", r.text());
+        assert!(!r.header(header::CONTENT_SECURITY_POLICY).is_empty(), "{host}: no CSP on {status}");
+    }
+    let r = get_with(&app, "/", &[("host", "rebound.example:8080"), ("accept", "text/html")]).await;
+    assert!(r.text().contains("--allow-host rebound.example"), "{}", r.text());
+    let r = get_with(&allowing(&["rebound.example"]), "/", &[("host", "REBOUND.example:8080")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = get_with(&allowing(&["*"]), "/", &[("host", "any.example")]).await;
+    assert_eq!(r.status, StatusCode::OK);
 }

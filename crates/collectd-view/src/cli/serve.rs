@@ -46,6 +46,11 @@ pub struct ServeArgs {
     /// plugin still caches for its files.
     #[arg(long, value_name = "PATH")]
     pub collectd_socket: Option<PathBuf>,
+    /// A host name the browser may use to reach this server (repeatable; `*`: any). IP
+    /// addresses and localhost always work; other names are refused, so that a web page
+    /// cannot reach the server through a name it points at this address (DNS rebinding).
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_hosts: Vec<String>,
     /// collectd's Interval in seconds: only files older than this are flushed.
     #[arg(long, default_value_t = 10.0)]
     pub collectd_interval: f64,
@@ -63,6 +68,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.timeout = Duration::from_secs(args.timeout.max(1));
     config.graph_config = Arc::new(GraphConfig::load(args.graph_config.as_deref())?);
     config.collectd_socket = args.collectd_socket;
+    config.allow_hosts = args.allow_hosts;
     config.collectd_interval = Duration::from_secs_f64(args.collectd_interval.clamp(0.0, 86_400.0));
     let receiver = match args.receive {
         Some(listen) => {

@@ -21,6 +21,7 @@
 pub mod build;
 pub mod cache;
 pub mod endpoints;
+pub mod guard;
 pub mod html;
 pub mod pages;
 pub mod params;
@@ -96,6 +97,9 @@ pub struct ServeConfig {
     pub collectd_socket: Option<PathBuf>,
     /// collectd's interval: files older than this are flushed before being read.
     pub collectd_interval: Duration,
+    /// Host names the `Host` header may carry besides IP addresses and `localhost`
+    /// ([`guard::HostPolicy`]).
+    pub allow_hosts: Vec<String>,
 }
 
 impl ServeConfig {
@@ -113,6 +117,7 @@ impl ServeConfig {
             graph_config: Arc::new(GraphConfig::defaults()),
             collectd_socket: None,
             collectd_interval: Duration::from_secs(10),
+            allow_hosts: Vec::new(),
         }
     }
 }
@@ -557,8 +562,20 @@ pub async fn blocking<T: Send + 'static>(
     })
 }
 
-/// The router of every page, image, data and asset route.
+/// The router of every page, image, data and asset route, every response with the
+/// security headers ([`guard`]); the `Host` header is not checked (see [`router_for`]).
 pub fn router(state: AppState) -> Router {
+    routes(state).layer(axum::middleware::from_fn(guard::security_headers))
+}
+
+/// [`router`], refusing requests whose `Host` header `hosts` does not allow.
+pub fn router_for(state: AppState, hosts: guard::HostPolicy) -> Router {
+    routes(state)
+        .layer(axum::middleware::from_fn_with_state(Arc::new(hosts), guard::check_host))
+        .layer(axum::middleware::from_fn(guard::security_headers))
+}
+
+fn routes(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::overview))
         .route("/host/{host}", get(pages::host))
@@ -665,7 +682,7 @@ pub fn spawn(state: AppState, addr: SocketAddr) -> Result<Server, WebError> {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new().name("collectd-view-serve".into()).spawn(move || {
         rt.block_on(async move {
-            axum::serve(listener, router(state))
+            axum::serve(listener, router_for(state, guard::HostPolicy::default()))
                 .with_graceful_shutdown(async move {
                     let _ = rx.await;
                 })
@@ -691,7 +708,8 @@ pub fn serve(config: ServeConfig) -> Result<(), WebError> {
             snap.hosts.len(),
             snap.file_count()
         );
-        axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+        let hosts = guard::HostPolicy::new(config.allow_hosts.clone());
+        axum::serve(listener, router_for(state, hosts)).with_graceful_shutdown(shutdown_signal()).await?;
         Ok(())
     })
 }
