@@ -385,8 +385,8 @@ async fn hostile_input_gets_a_clear_answer() {
 #[tokio::test]
 async fn security_headers_and_host_names() {
     let Some(f) = fixture() else { return };
-    for uri in ["/", "/graph.png?host=h1&category=coin_stats&stat=flips", "/no/such/page"] {
-        let r = get(&f.app, uri).await;
+    for uri in ["/".to_owned(), format!("/graph.png?{STAT}"), "/no/such/page".to_owned()] {
+        let r = get(&f.app, &uri).await;
         let csp = r.header(header::CONTENT_SECURITY_POLICY);
         assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{uri}: {csp:?}");
         assert_eq!(r.header(header::X_FRAME_OPTIONS), "DENY", "{uri}");
@@ -414,4 +414,62 @@ async fn security_headers_and_host_names() {
     assert_eq!(r.status, StatusCode::OK);
     let r = get_with(&allowing(&["*"]), "/", &[("host", "any.example")]).await;
     assert_eq!(r.status, StatusCode::OK);
+}
+
+/// Graph requests whose clients went away while they waited for rrdtool are dropped
+/// without being drawn, and the server answers the next request as usual.
+#[test]
+fn abandoned_graph_requests_are_not_drawn() {
+    use std::io::{Read, Write};
+    let Some(f) = fixture() else { return };
+    let index = Arc::new(Index::open(f.d.dir.path()).unwrap());
+    let pool = Pool::new(PoolConfig { workers: 1, ..PoolConfig::default() }).unwrap();
+    let state = AppState::new(index, pool, None, None);
+    let server = web::spawn(state.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    // Hold the only rendering slot, so that every request waits.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (release, hold) = std::sync::mpsc::channel::<()>();
+    let holder = {
+        let state = state.clone();
+        rt.spawn(async move {
+            state
+                .rendering(move |_| {
+                    hold.recv().ok();
+                    Ok(())
+                })
+                .await
+        })
+    };
+    testkit::poll_until(std::time::Duration::from_secs(10), || state.render_stats().started == 1)
+        .expect("the holder has the slot");
+    // Fewer than the queue holds (16 per worker): every one waits.
+    const ABANDONED: u64 = 12;
+    let mut clients = Vec::new();
+    for width in 0..ABANDONED {
+        let mut c = std::net::TcpStream::connect(server.addr()).unwrap();
+        let request = format!("GET /graph.png?{STAT}&w={} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 300 + width);
+        c.write_all(request.as_bytes()).unwrap();
+        clients.push(c);
+    }
+    testkit::poll_until(std::time::Duration::from_secs(20), || state.render_stats().waiting == ABANDONED as usize)
+        .unwrap_or_else(|| panic!("the requests did not all wait: {:?}", state.render_stats()));
+    // Their clients give up, as a browser leaving the page does.
+    drop(clients);
+    let dropped = testkit::poll_until(std::time::Duration::from_secs(20), || {
+        let s = state.render_stats();
+        (s.abandoned == ABANDONED && s.waiting == 0).then_some(s)
+    });
+    let stats = state.render_stats();
+    assert!(dropped.is_some(), "abandoned requests still waiting: {stats:?}");
+    release.send(()).unwrap();
+    rt.block_on(holder).unwrap().unwrap();
+    assert_eq!(state.render_stats().started, 1, "an abandoned request was drawn: {:?}", state.render_stats());
+    // The next request is drawn.
+    let mut c = std::net::TcpStream::connect(server.addr()).unwrap();
+    c.write_all(format!("GET /graph.png?{STAT} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut reply = Vec::new();
+    c.read_to_end(&mut reply).unwrap();
+    assert!(reply.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&reply[..reply.len().min(200)]));
+    assert_eq!(state.render_stats().started, 2);
 }

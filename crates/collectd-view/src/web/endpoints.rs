@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::params::{GRAPH_KEYS, Mode, Params, Target, View};
-use super::{AppState, GraphOut, Problem, blocking, cache, style_options, time};
+use super::{AppState, GraphOut, Problem, cache, style_options, time};
 use collectd_rrd::graph::{Format, Graph, escape};
 use collectd_rrd::rrdtool::Xport;
 
@@ -151,7 +151,7 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
 }
 
 async fn render(st: AppState, req: GraphRequest, format: Format) -> Result<GraphOut, Problem> {
-    blocking(move || st.render(&req.target, req.mode, &req.view, format, req.spark)).await
+    st.rendering(move |st| st.render(&req.target, req.mode, &req.view, format, req.spark)).await
 }
 
 async fn graph(st: AppState, headers: HeaderMap, query: Option<String>, format: Format) -> Response {
@@ -264,7 +264,7 @@ pub async fn graph_json(State(st): State<AppState>, headers: HeaderMap, RawQuery
 async fn xport(st: AppState, query: Option<String>) -> Result<(GraphRequest, Graph, Xport), Problem> {
     let req = GraphRequest::parse(query.as_deref())?;
     let r2 = req.clone();
-    let (g, x) = blocking(move || st.xport(&r2.target, r2.mode, &r2.view)).await?;
+    let (g, x) = st.rendering(move |st| st.xport(&r2.target, r2.mode, &r2.view)).await?;
     Ok((req, g, x))
 }
 
@@ -373,7 +373,7 @@ pub fn command_lines(st: &AppState, req: &GraphRequest) -> Result<(String, Strin
 pub async fn command_text(State(st): State<AppState>, RawQuery(q): RawQuery) -> Response {
     let r = async {
         let req = GraphRequest::parse(q.as_deref())?;
-        blocking(move || command_lines(&st, &req)).await
+        st.rendering(move |st| command_lines(st, &req)).await
     }
     .await;
     match r {

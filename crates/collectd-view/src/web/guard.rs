@@ -91,7 +91,8 @@ pub async fn check_host(State(policy): State<Arc<HostPolicy>>, request: Request,
     }
 }
 
-/// Adds the security headers to a response (those a handler set stay).
+/// Adds the security headers to a response (those a handler set stay), and `Retry-After`
+/// to a 503.
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -102,6 +103,10 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         (header::REFERRER_POLICY, "same-origin"),
     ] {
         headers.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        let retry = HeaderValue::from(super::admission::RETRY_AFTER_SECS);
+        response.headers_mut().entry(header::RETRY_AFTER).or_insert(retry);
     }
     response
 }

@@ -18,6 +18,7 @@
 //! - **Everything embedded.** Templates are `maud` (compile-time, escaping); the CSS and
 //!   JavaScript are ours, included in the binary; no CDN, no build step.
 
+pub mod admission;
 pub mod build;
 pub mod cache;
 pub mod endpoints;
@@ -26,7 +27,10 @@ pub mod html;
 pub mod pages;
 pub mod params;
 pub mod search;
+pub mod server;
 pub mod time;
+
+pub use server::{Server, serve, spawn};
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -227,6 +231,11 @@ pub struct StateOptions {
 /// Seconds a current value (`rrdtool lastupdate`), and the overview's card data of a host
 /// (newest modification time, current values), are reused.
 const CURRENT_TTL: Duration = Duration::from_secs(5);
+/// Renderings that may wait per rrdtool worker; beyond, a graph request gets 503 at once.
+const RENDER_QUEUE_PER_WORKER: usize = 16;
+/// Longest a graph request waits for an rrdtool worker before it gets 503.
+const RENDER_WAIT: Duration = Duration::from_secs(10);
+
 /// Seconds a stack's value order is reused.
 const ORDER_TTL: Duration = Duration::from_secs(60);
 
@@ -292,6 +301,7 @@ struct Inner {
     orders: Mutex<std::collections::HashMap<String, (std::time::Instant, Vec<String>)>>,
     cache: RenderCache,
     search: Mutex<Arc<SearchIndex>>,
+    renders: admission::RenderGate,
     _refresher: Option<Refresher>,
 }
 
@@ -363,7 +373,6 @@ impl AppState {
         let search = SearchIndex::build(&index.snapshot());
         AppState(Arc::new(Inner {
             index,
-            pool,
             daemon: options.daemon,
             config: options.config.unwrap_or_else(|| Arc::new(GraphConfig::defaults())),
             flusher: options.flusher,
@@ -372,6 +381,12 @@ impl AppState {
             orders: Mutex::new(std::collections::HashMap::new()),
             cache: RenderCache::new(64 << 20, 2000),
             search: Mutex::new(Arc::new(search)),
+            renders: admission::RenderGate::new(
+                pool.config().workers,
+                RENDER_QUEUE_PER_WORKER * pool.config().workers,
+                RENDER_WAIT,
+            ),
+            pool,
             _refresher: refresher,
         }))
     }
@@ -500,6 +515,20 @@ impl AppState {
         Ok(built)
     }
 
+    /// What the render gate did so far.
+    pub fn render_stats(&self) -> admission::GateStats {
+        self.0.renders.stats()
+    }
+
+    /// Runs blocking work that calls rrdtool through the render gate ([`admission`]).
+    pub async fn rendering<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&AppState) -> Result<T, Problem> + Send + 'static,
+    ) -> Result<T, Problem> {
+        let st = self.clone();
+        self.0.renders.run(move || work(&st)).await
+    }
+
     /// Renders (or takes from the cache) a target's graph. Blocking.
     pub fn render(
         &self,
@@ -623,111 +652,4 @@ pub fn open(config: &ServeConfig) -> Result<AppState, WebError> {
             flusher,
         },
     ))
-}
-
-/// A server running on its own thread (for tests and embedding); stops when dropped.
-#[derive(Debug)]
-pub struct Server {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<Result<(), WebError>>>,
-}
-
-impl Server {
-    /// The address it listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// `http://ADDR`.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Stops the server and waits for its thread.
-    pub fn stop(mut self) -> Result<(), WebError> {
-        self.shutdown()
-    }
-
-    fn shutdown(&mut self) -> Result<(), WebError> {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        match self.thread.take() {
-            Some(t) => t.join().unwrap_or_else(|_| Err(WebError::Io(std::io::Error::other("server thread panicked")))),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.shutdown();
-    }
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, WebError> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("collectd-view-web").build()?)
-}
-
-async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, WebError> {
-    tokio::net::TcpListener::bind(addr).await.map_err(|source| WebError::Bind { addr, source })
-}
-
-/// Starts serving `state` on `addr` (port 0: any free port) on a thread of its own.
-pub fn spawn(state: AppState, addr: SocketAddr) -> Result<Server, WebError> {
-    let rt = runtime()?;
-    let listener = rt.block_on(bind(addr))?;
-    let addr = listener.local_addr()?;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::Builder::new().name("collectd-view-serve".into()).spawn(move || {
-        rt.block_on(async move {
-            axum::serve(listener, router_for(state, guard::HostPolicy::default()))
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
-                .map_err(WebError::Io)
-        })
-    })?;
-    Ok(Server { addr, stop: Some(tx), thread: Some(thread) })
-}
-
-/// `collectd-view serve`: indexes the DataDir, starts rrdtool, serves until Ctrl-C or
-/// SIGTERM.
-pub fn serve(config: ServeConfig) -> Result<(), WebError> {
-    let state = open(&config)?;
-    let rt = runtime()?;
-    rt.block_on(async move {
-        let listener = bind(config.listen).await?;
-        let addr = listener.local_addr()?;
-        let snap = state.snapshot();
-        log::info!(
-            "serving {} ({} hosts, {} files) on http://{addr}/",
-            config.data_dir.display(),
-            snap.hosts.len(),
-            snap.file_count()
-        );
-        let hosts = guard::HostPolicy::new(config.allow_hosts.clone());
-        axum::serve(listener, router_for(state, hosts)).with_graceful_shutdown(shutdown_signal()).await?;
-        Ok(())
-    })
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }

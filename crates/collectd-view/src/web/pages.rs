@@ -111,12 +111,16 @@ fn range_crumbs(view: &View, crumbs: &[(&str, Option<String>)]) -> Vec<Crumb> {
     out
 }
 
+/// Renders the graphs of a page concurrently, each through the render gate, on behalf of
+/// this request's client.
 async fn render_all(st: &AppState, items: Vec<(Target, Mode, View)>) -> Vec<Result<GraphOut, Problem>> {
+    let client = super::server::current_client();
     let handles: Vec<_> = items
         .into_iter()
         .map(|(t, m, v)| {
-            let st = st.clone();
-            tokio::task::spawn_blocking(move || st.render(&t, m, &v, Format::Png, false))
+            let (st, client) = (st.clone(), client.clone());
+            let render = async move { st.rendering(move |st| st.render(&t, m, &v, Format::Png, false)).await };
+            tokio::spawn(super::server::on_behalf_of(client, render))
         })
         .collect();
     let mut out = Vec::new();
@@ -1033,7 +1037,7 @@ pub async fn command(State(st): State<AppState>, RawQuery(q): RawQuery) -> Respo
         let back = req.target.detail_url(&req.view, req.mode);
         let req2 = req.clone();
         let st2 = st.clone();
-        let (graph, xport) = blocking(move || command_lines(&st2, &req2)).await?;
+        let (graph, xport) = st2.rendering(move |st| command_lines(st, &req2)).await?;
         let crumbs = range_crumbs(&req.view, &[("Graph", Some(back.clone())), ("rrdtool command", None)]);
         let body = html! {
             section.intro {
