@@ -453,6 +453,12 @@ fn abandoned_graph_requests_are_not_drawn() {
     }
     testkit::poll_until(std::time::Duration::from_secs(20), || state.render_stats().waiting == ABANDONED as usize)
         .unwrap_or_else(|| panic!("the requests did not all wait: {:?}", state.render_stats()));
+    // Pages do not wait behind graphs.
+    let mut c = std::net::TcpStream::connect(server.addr()).unwrap();
+    c.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut overview = Vec::new();
+    c.read_to_end(&mut overview).unwrap();
+    assert!(overview.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&overview[..overview.len().min(200)]));
     // Their clients give up, as a browser leaving the page does.
     drop(clients);
     let dropped = testkit::poll_until(std::time::Duration::from_secs(20), || {

@@ -231,6 +231,12 @@ pub struct StateOptions {
 /// Seconds a current value (`rrdtool lastupdate`), and the overview's card data of a host
 /// (newest modification time, current values), are reused.
 const CURRENT_TTL: Duration = Duration::from_secs(5);
+/// Renderings at once on a pool of `workers`: all but one, so that the overview's reads
+/// (`rrdtool lastupdate`) find a worker free however many graphs wait.
+fn render_slots(workers: usize) -> usize {
+    workers.saturating_sub(1).max(1)
+}
+
 /// Renderings that may wait per rrdtool worker; beyond, a graph request gets 503 at once.
 const RENDER_QUEUE_PER_WORKER: usize = 16;
 /// Longest a graph request waits for an rrdtool worker before it gets 503.
@@ -382,7 +388,7 @@ impl AppState {
             cache: RenderCache::new(64 << 20, 2000),
             search: Mutex::new(Arc::new(search)),
             renders: admission::RenderGate::new(
-                pool.config().workers,
+                render_slots(pool.config().workers),
                 RENDER_QUEUE_PER_WORKER * pool.config().workers,
                 RENDER_WAIT,
             ),
@@ -634,7 +640,8 @@ pub fn open(config: &ServeConfig) -> Result<AppState, WebError> {
     let index = Arc::new(Index::open(&config.data_dir)?);
     let pool = Pool::new(PoolConfig {
         program: config.rrdtool.clone(),
-        workers: config.workers,
+        // One more than renders: the overview's reads never wait behind graphs.
+        workers: config.workers + 1,
         timeout: config.timeout,
         daemon: config.rrdcached.clone(),
         ..PoolConfig::default()
