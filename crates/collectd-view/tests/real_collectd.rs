@@ -14,6 +14,17 @@ use collectd_rrd::select::{self, GraphOptions, Mode, PluginSelection, Request};
 
 const INTERVALS: u32 = 5;
 
+/// Series sent, by host and file name.
+const SERIES: [(&str, &str); 7] = [
+    ("web1", "gauge-coin_stats-flips"),
+    ("web1", "gauge-coin_stats-heads-flips"),
+    ("web1", "gauge-coin_stats-tails-flips"),
+    ("web1", "gauge-some_category-some_counter"),
+    ("web1", "gauge-some_category-another_stat"),
+    ("web2", "gauge-coin_stats-flips"),
+    ("web2", "gauge-coin_stats-tails-flips"),
+];
+
 /// A collectd that received `INTERVALS` snapshots from hosts web1 and web2.
 struct Fed {
     collectd: testkit::Collectd,
@@ -51,12 +62,31 @@ fn feed() -> Option<Fed> {
         web2.flush();
         std::thread::sleep(Duration::from_millis(1000));
     }
-    collectd
-        .wait_until(Duration::from_secs(10), || {
-            collectd.csv_rows("web2", "any", "gauge-coin_stats-tails-flips").len() >= INTERVALS as usize
-                && collectd.csv_rows("web1", "any", "gauge-coin_stats-flips").len() >= INTERVALS as usize
-        })
-        .expect("every interval reached collectd");
+    // Every series the tests read, in the CSV and, up to its last CSV row, in the RRD file:
+    // collectd writes one value list after the other (the rrdtool plugin through its own
+    // queue thread), so one series' last row says nothing of another's.
+    let last_row = |host: &str, name: &str| {
+        let rows = collectd.csv_rows(host, "any", name);
+        (rows.len() >= INTERVALS as usize).then(|| rows[rows.len() - 1].0.round() as i64)
+    };
+    let last_update = |host: &str, name: &str| -> Option<i64> {
+        let info = testkit::try_rrd_info(collectd.rrd_path(host, "any", name)).ok()?;
+        testkit::parse_rrd_info(&info).get("last_update")?.parse().ok()
+    };
+    let landed = || {
+        SERIES.iter().all(|&(host, name)| last_row(host, name).is_some())
+            && SERIES.iter().all(|&(host, name)| last_update(host, name) >= last_row(host, name))
+    };
+    collectd.wait_until(Duration::from_secs(10), landed).unwrap_or_else(|e| {
+        let got: Vec<String> = SERIES
+            .iter()
+            .map(|&(host, name)| {
+                let rows = collectd.csv_rows(host, "any", name).len();
+                format!("{host}/{name}: {rows} CSV rows, RRD last update {:?}", last_update(host, name))
+            })
+            .collect();
+        panic!("not every interval reached collectd's files:\n{}\n{e}", got.join("\n"))
+    });
     collectd.wait_for_file("rrd/testkit/load/load.rrd", Duration::from_secs(10)).expect("the load plugin wrote");
     let index = Arc::new(Index::open(collectd.rrd_dir()).expect("the DataDir indexes"));
     Some(Fed { collectd, index })

@@ -146,8 +146,10 @@ fn signed_datagrams_and_the_auth_file_is_reread() {
     // Signed with the current password: accepted. Plain: ignored.
     socket.send_to(&signed("one", t0)[0], addr).unwrap();
     socket.send_to(&datagrams(t0 + 1, 1, 1, WriterOptions::default())[0], addr).unwrap();
+    // Both read (and so the signed one checked) before the password changes: the receiver
+    // looks at the file when a datagram arrives, so a late read would meet the new one.
+    assert!(cli::wait_drained(addr.port(), Duration::from_secs(10)), "the receiver reads both datagrams");
     // The password changes: the old one is refused, the new one accepted.
-    std::thread::sleep(Duration::from_millis(50));
     std::fs::write(&auth, "alice: two\n").unwrap();
     let later = std::time::SystemTime::now() + Duration::from_secs(2);
     std::fs::File::options().write(true).open(&auth).unwrap().set_modified(later).unwrap();

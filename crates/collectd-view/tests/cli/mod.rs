@@ -18,20 +18,26 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_collectd-view");
 
 type Lines = Arc<Mutex<Vec<String>>>;
 
-fn collect(reader: impl std::io::Read + Send + 'static, lines: Lines) {
+/// Collects `reader`'s lines into `lines` until end of file; the thread ends then.
+fn collect(reader: impl std::io::Read + Send + 'static, lines: Lines) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         for line in BufReader::new(reader).lines() {
             let Ok(line) = line else { break };
             lines.lock().unwrap().push(line);
         }
-    });
+    })
 }
+
+/// How long, after the process exited, its output may take to reach end of file.
+const OUTPUT_EOF: Duration = Duration::from_secs(10);
 
 /// A running `collectd-view` with its stdout and stderr collected.
 pub struct Proc {
     child: Child,
     stdout: Lines,
     stderr: Lines,
+    /// The threads collecting stdout and stderr: finished once both reached end of file.
+    readers: Vec<thread::JoinHandle<()>>,
     status: Option<ExitStatus>,
 }
 
@@ -47,9 +53,11 @@ impl Proc {
             .expect("collectd-view starts");
         let stdout: Lines = Arc::default();
         let stderr: Lines = Arc::default();
-        collect(child.stdout.take().unwrap(), stdout.clone());
-        collect(child.stderr.take().unwrap(), stderr.clone());
-        Proc { child, stdout, stderr, status: None }
+        let readers = vec![
+            collect(child.stdout.take().unwrap(), stdout.clone()),
+            collect(child.stderr.take().unwrap(), stderr.clone()),
+        ];
+        Proc { child, stdout, stderr, readers, status: None }
     }
 
     /// Starts it and waits for its "listening on" line; panics with its stderr otherwise.
@@ -108,7 +116,8 @@ impl Proc {
         }
     }
 
-    /// Waits for the process to exit.
+    /// Waits for the process to exit, then for the reader threads to have taken its last
+    /// lines (end of file on stdout and stderr).
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + timeout;
         while self.is_running() {
@@ -117,8 +126,13 @@ impl Proc {
             }
             thread::sleep(Duration::from_millis(20));
         }
-        // Let the reader threads take the last lines.
-        thread::sleep(Duration::from_millis(100));
+        // The last lines may still be in the pipes: wait for end of file, not a fixed time.
+        let eof = poll(OUTPUT_EOF, || self.readers.iter().all(|r| r.is_finished()).then_some(()));
+        assert!(
+            eof.is_some(),
+            "collectd-view exited ({:?}) but its output did not end within {OUTPUT_EOF:?}",
+            self.status
+        );
         self.status
     }
 
