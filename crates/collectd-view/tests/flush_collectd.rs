@@ -34,8 +34,13 @@ async fn a_graph_request_flushes_collectds_cache() {
         .start()
         .expect("collectd starts");
     let file = collectd.wait_for_file("rrd/testkit/load/load.rrd", Duration::from_secs(10)).expect("load file");
-    // Several intervals: collectd has values, the file none of them.
-    std::thread::sleep(Duration::from_millis(3500));
+    // collectd has values, the file none of them. The flush writes values older than its
+    // timeout (1 s): wait until collectd's newest value is 2 s after its first.
+    let id = "testkit/load/load";
+    let first = testkit::poll_until(Duration::from_secs(10), || last_value_time(&socket, id))
+        .unwrap_or_else(|| panic!("collectd never had a load value\n{}", collectd.log()));
+    testkit::poll_until(Duration::from_secs(10), || last_value_time(&socket, id).filter(|&t| t >= first + 2.0))
+        .unwrap_or_else(|| panic!("collectd had no load value 2 s after {first}\n{}", collectd.log()));
     let pool = Pool::new(PoolConfig::default()).unwrap();
     let (_, before) = pool.last_update(&file).unwrap();
     assert!(before.iter().all(|(_, v)| v.is_none()), "values still in collectd's cache: {before:?}");
@@ -55,15 +60,10 @@ async fn a_graph_request_flushes_collectds_cache() {
     let _ = resp.into_body().collect().await.unwrap();
 
     // The flusher waited for the write; allow collectd's queue a moment more anyway.
-    let mut after = Vec::new();
-    for _ in 0..50 {
-        after = pool.last_update(&file).unwrap().1;
-        if after.iter().any(|(_, v)| v.is_some()) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(after.iter().any(|(_, v)| v.is_some()), "flushed into the file: {after:?}\n{}", collectd.log());
+    let written =
+        || pool.last_update(&file).ok().map(|(_, after)| after).filter(|a| a.iter().any(|(_, v)| v.is_some()));
+    testkit::poll_until(Duration::from_secs(5), written)
+        .unwrap_or_else(|| panic!("not flushed into the file: {:?}\n{}", pool.last_update(&file), collectd.log()));
 
     // A direct call: collectd's own answer.
     let reply = flusher.flush_identifiers(&["testkit/load/load".to_owned()]).unwrap();
@@ -71,4 +71,18 @@ async fn a_graph_request_flushes_collectds_cache() {
     // A socket that is down never fails the render.
     let down = Flusher::new(sockdir.path().join("none"), collectd.rrd_dir(), Duration::ZERO);
     assert_eq!(down.flush_files(&[file]), 0);
+}
+
+/// The time of collectd's newest value of `identifier` (unixsock `LISTVAL`), when it has one.
+fn last_value_time(socket: &std::path::Path, identifier: &str) -> Option<f64> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).ok()?;
+    writeln!(stream, "LISTVAL").ok()?;
+    let mut lines = BufReader::new(&stream).lines();
+    // "N Values found", then N lines of "TIME IDENTIFIER".
+    let count: usize = lines.next()?.ok()?.split_whitespace().next()?.parse().ok()?;
+    lines.take(count).map_while(Result::ok).find_map(|line| {
+        let (time, id) = line.split_once(' ')?;
+        (id == identifier).then(|| time.parse().ok()).flatten()
+    })
 }
