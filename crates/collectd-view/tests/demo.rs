@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A plain HTTP/1.1 GET on loopback: status and body.
 fn get(port: u16, path: &str) -> Option<(u16, Vec<u8>)> {
@@ -36,21 +36,14 @@ fn get(port: u16, path: &str) -> Option<(u16, Vec<u8>)> {
 
 /// Waits until `check` passes on the page at `path`.
 fn wait_for_page(port: u16, path: &str, check: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some((200, body)) = get(port, path) {
-            let text = String::from_utf8_lossy(&body).to_string();
-            if check(&text) {
-                return text;
-            }
-            if Instant::now() > deadline {
-                panic!("GET {path} never passed the check:\n{text}");
-            }
-        } else if Instant::now() > deadline {
-            panic!("GET {path} never answered 200");
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    let page = || match get(port, path) {
+        Some((200, body)) => Some(String::from_utf8_lossy(&body).into_owned()),
+        _ => None,
+    };
+    testkit::poll_until(Duration::from_secs(30), || page().filter(|text| check(text))).unwrap_or_else(|| match page() {
+        Some(text) => panic!("GET {path} never passed the check:\n{text}"),
+        None => panic!("GET {path} never answered 200"),
+    })
 }
 
 struct Demo(Child);
@@ -105,14 +98,8 @@ fn demo_pages_show_the_examples_categories_with_graphs() {
     // SIGTERM: the demo sends the last interval, writes what is pending and exits 0.
     let pid = demo.0.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = demo.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the demo did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = testkit::poll_until(Duration::from_secs(20), || demo.0.try_wait().unwrap())
+        .expect("the demo did not stop on SIGTERM");
     let mut out = String::new();
     demo.0.stdout.take().unwrap().read_to_string(&mut out).unwrap();
     assert!(status.success(), "exit {status}: {out}");
