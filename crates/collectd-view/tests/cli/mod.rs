@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The `collectd-view` binary cargo built for these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_collectd-view");
@@ -119,13 +119,7 @@ impl Proc {
     /// Waits for the process to exit, then for the reader threads to have taken its last
     /// lines (end of file on stdout and stderr).
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        while self.is_running() {
-            if Instant::now() >= deadline {
-                return None;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
+        poll(timeout, || !self.is_running())?;
         // The last lines may still be in the pipes: wait for end of file, not a fixed time.
         let eof = poll(OUTPUT_EOF, || self.readers.iter().all(|r| r.is_finished()).then_some(()));
         assert!(
@@ -158,19 +152,8 @@ impl Drop for Proc {
     }
 }
 
-/// Polls every 20 ms.
-pub fn poll<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return Some(v);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-}
+/// Waits for a condition: testkit's, under the name these tests use.
+pub use testkit::poll_until as poll;
 
 /// A socket to send from, on the loopback of `to`'s family.
 pub fn sender(to: SocketAddr) -> UdpSocket {
