@@ -251,6 +251,7 @@ fn send_to_both(datagrams: &[Vec<u8>], collectd: &Collectd, ours: SocketAddr) {
         assert!(d.len() <= 1452, "keep within collectd's MaxPacketSize");
         collectd.send(d).unwrap();
         socket.send_to(d, ours).unwrap();
+        // Pacing, not synchronisation: collectd's default buffer keeps every datagram.
         thread::sleep(Duration::from_millis(3));
     }
 }
@@ -275,7 +276,7 @@ fn compare(mut collectd: Collectd, mut ours: Proc, our_dir: &Path) -> std::colle
             collectd.log()
         );
     }
-    thread::sleep(Duration::from_millis(300));
+    // collectd writes what its rrdtool plugin still caches when it stops.
     collectd.stop().unwrap();
     assert_eq!(cli::rrd_files(&theirs_dir), ours_files, "the same files");
     for file in &compared {
