@@ -36,7 +36,7 @@ fn twenty_thousand_values_per_second() {
     let socket = cli::sender(addr);
     let t0 = cli::now() - rounds - 600;
     let names: Vec<String> = (0..FILES).map(|f| format!("f{f:03}")).collect();
-    std::thread::sleep(Duration::from_millis(200));
+    // Started: it said it listens, after its rrdtool workers started.
     let rss_start = cli::rss_kib(receiver.pid()).unwrap();
     let mut rss_middle = 0;
 
@@ -49,6 +49,7 @@ fn twenty_thousand_values_per_second() {
             let mut samples = Vec::new();
             while sampling.load(std::sync::atomic::Ordering::Relaxed) {
                 samples.extend(cli::rss_kib(pid));
+                // A sample a second: pacing the sampler, not waiting for anything.
                 std::thread::sleep(Duration::from_secs(1));
             }
             samples
@@ -62,6 +63,7 @@ fn twenty_thousand_values_per_second() {
     for round in 0..rounds {
         let due = started + period * round as u32;
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            // Pacing the traffic at its rate.
             std::thread::sleep(wait);
         }
         for (file, name) in names.iter().enumerate() {

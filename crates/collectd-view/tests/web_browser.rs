@@ -43,9 +43,16 @@ fn feed(port: u16, stop: Arc<AtomicBool>) -> thread::JoinHandle<()> {
                 c.flush();
             }
             k += 1;
+            // Pacing: one value per interval, as collectd requires.
             thread::sleep(SECS);
         }
     })
+}
+
+/// The last update of an RRD file (`rrdtool info`), when it can be read.
+fn rrd_last(file: &std::path::Path) -> Option<i64> {
+    let info = testkit::parse_rrd_info(&testkit::try_rrd_info(file).ok()?);
+    info.get("last_update")?.parse().ok()
 }
 
 fn images_loaded(s: &Session) {
@@ -115,8 +122,10 @@ fn drill_down_zoom_combine_and_download_in_chromium() {
     let state = web::open(&config).expect("index and rrdtool");
     let server = web::spawn(state, "127.0.0.1:0".parse().unwrap()).expect("server starts");
     let base = server.url();
-    // A few seconds of data before looking.
-    thread::sleep(Duration::from_secs(5));
+    // A few intervals of data before looking: collectd has written 4 rows after the first.
+    let file = cd.rrd_dir().join("web1/any/gauge-coin_stats-flips.rrd");
+    let first = testkit::poll_until(WAIT, || rrd_last(&file)).expect("a first row");
+    testkit::poll_until(WAIT, || rrd_last(&file).filter(|&t| t >= first + 4)).expect("four more rows");
 
     let driver = Driver::start(&chromium, &chromedriver);
     let tmp = tempfile::tempdir().unwrap();
@@ -165,16 +174,14 @@ fn drill_down_zoom_combine_and_download_in_chromium() {
 
     // Hover: time and values of the nearest point.
     // (The data is the last few seconds of the 3 minutes: the right end of the plot.)
-    let deadline = Instant::now() + WAIT;
     let check = "const t = document.querySelector('.plot .tip'); return !!t && !t.hidden && /\\d\\d:\\d\\d:\\d\\d/.test(t.textContent) && /flips \\(sum\\): [0-9.]+/.test(t.textContent);";
-    for n in 0.. {
+    let mut n = 0;
+    testkit::poll_until(WAIT, || {
+        n += 1;
         a.hover(plot_point(&a, if n % 2 == 0 { 0.97 } else { 0.975 }));
-        if a.exec(check, json!([])) == json!(true) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no hover readout with values");
-        thread::sleep(Duration::from_millis(200));
-    }
+        a.exec(check, json!([])) == json!(true)
+    })
+    .expect("no hover readout with values");
     shot(&a, "stat-hover");
 
     // Drag across the graph to zoom: the URL gets the absolute range, the page says so.
@@ -234,19 +241,13 @@ fn drill_down_zoom_combine_and_download_in_chromium() {
 
     // Download the data as CSV.
     b.click(&b.find("a.csv").unwrap());
-    let deadline = Instant::now() + WAIT;
-    let csv = loop {
-        let done = std::fs::read_dir(&downloads)
-            .unwrap()
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|x| x == "csv"));
-        if let Some(p) = done {
-            break std::fs::read_to_string(&p).unwrap();
-        }
-        assert!(Instant::now() < deadline, "no CSV downloaded into {}", downloads.display());
-        thread::sleep(Duration::from_millis(100));
+    let downloaded = || {
+        let entries = std::fs::read_dir(&downloads).unwrap().filter_map(Result::ok);
+        entries.map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "csv"))
     };
+    let csv = testkit::poll_until(WAIT, downloaded)
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .unwrap_or_else(|| panic!("no CSV downloaded into {}", downloads.display()));
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some("time,utc,coin_stats flips"), "{csv}");
     assert!(
@@ -254,9 +255,7 @@ fn drill_down_zoom_combine_and_download_in_chromium() {
         "values in {csv}"
     );
 
-    // A relative range reloads by itself (every 10 s at this span).
-    let wait = Duration::from_secs(13).saturating_sub(loaded_at.elapsed());
-    thread::sleep(wait);
+    // A relative range reloads by itself (every 10 s at this span): wait for the reload.
     b.wait_until(
         "automatic reload",
         &format!(
@@ -265,6 +264,7 @@ fn drill_down_zoom_combine_and_download_in_chromium() {
         ),
         WAIT,
     );
+    assert!(loaded_at.elapsed() >= Duration::from_secs(9), "reloaded after {:?}, not every 10 s", loaded_at.elapsed());
 
     // The exact command line.
     b.click(&b.find("a.command").unwrap());

@@ -247,15 +247,14 @@ impl Driver {
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let d = Driver { child, addr, chromium: chromium.to_owned() };
         let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(r) = Conn::new(addr).get("/status")
-                && serde_json::from_slice::<Value>(&r.body).is_ok_and(|v| v["value"]["ready"] == true)
-            {
-                return d;
-            }
-            assert!(Instant::now() < deadline, "chromedriver did not become ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let ready = || {
+            Conn::new(addr)
+                .get("/status")
+                .is_ok_and(|r| serde_json::from_slice::<Value>(&r.body).is_ok_and(|v| v["value"]["ready"] == true))
+        };
+        testkit::poll_until(deadline.saturating_duration_since(Instant::now()), ready)
+            .expect("chromedriver did not become ready");
+        d
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -354,26 +353,13 @@ impl Session<'_> {
 
     /// Waits up to `timeout` for an element matching `css`.
     pub fn wait_for(&self, css: &str, timeout: Duration) -> Element {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(e) = self.find(css) {
-                return e;
-            }
-            assert!(Instant::now() < deadline, "no element {css:?} on {}", self.url());
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        testkit::poll_until(timeout, || self.find(css)).unwrap_or_else(|| panic!("no element {css:?} on {}", self.url()))
     }
 
     /// Waits until `script` returns true.
     pub fn wait_until(&self, what: &str, script: &str, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if self.exec(script, json!([])) == Value::Bool(true) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what} on {}", self.url());
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        testkit::poll_until(timeout, || self.exec(script, json!([])) == Value::Bool(true))
+            .unwrap_or_else(|| panic!("timed out waiting for {what} on {}", self.url()));
     }
 
     /// Clicks an element.
