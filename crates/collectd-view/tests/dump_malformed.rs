@@ -122,6 +122,7 @@ fn good_records_print_and_bad_datagrams_are_reported() {
             socket.send_to(d, addr).unwrap();
         }
         if n % 20 == 0 {
+            // Pacing, not synchronisation: the burst stays within the socket's buffer.
             std::thread::sleep(Duration::from_millis(2));
         }
     }

@@ -60,6 +60,7 @@ fn feed() -> Option<Fed> {
         web2.counter("coin_stats").record(&["tails"], &[("flips", 3.0 * k)]);
         web1.flush();
         web2.flush();
+        // Pacing: one value per interval (1 s), as collectd requires.
         std::thread::sleep(Duration::from_millis(1000));
     }
     // Every series the tests read, in the CSV and, up to its last CSV row, in the RRD file:

@@ -85,6 +85,7 @@ fn feed() -> Option<Fed> {
         web1.flush();
         web2.flush();
         if k < f64::from(INTERVALS) {
+            // Pacing: one value per interval (1 s), as collectd requires.
             std::thread::sleep(Duration::from_millis(1000));
         }
     }

@@ -103,6 +103,7 @@ fn graph_latency_with_four_clients_on_real_collectd_files() {
             c.counter("some_category").record(&[], &[("some_counter", k as f64)]);
             c.flush();
         }
+        // Pacing: one value per interval, as collectd requires.
         thread::sleep(Duration::from_secs(1));
     }
     cd.wait_for_file("rrd/web2/any/gauge-coin_stats-flips.rrd", Duration::from_secs(10)).unwrap();
