@@ -266,7 +266,7 @@ fn compare(mut collectd: Collectd, mut ours: Proc, our_dir: &Path) -> std::colle
     assert!(!ours_files.is_empty(), "no file written; stderr:\n{stderr}");
     let compared: Vec<&PathBuf> = ours_files.iter().filter(|f| !timing_dependent(f)).collect();
     for file in &compared {
-        let want = cli::last_update(&our_dir.join(file));
+        let want = cli::last_update(our_dir.join(file));
         let theirs = theirs_dir.join(file);
         let caught_up = cli::poll(Duration::from_secs(20), || (cli::last_update(&theirs) == want).then_some(()));
         assert!(

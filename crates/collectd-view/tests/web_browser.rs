@@ -49,12 +49,6 @@ fn feed(port: u16, stop: Arc<AtomicBool>) -> thread::JoinHandle<()> {
     })
 }
 
-/// The last update of an RRD file (`rrdtool info`), when it can be read.
-fn rrd_last(file: &std::path::Path) -> Option<i64> {
-    let info = testkit::parse_rrd_info(&testkit::try_rrd_info(file).ok()?);
-    info.get("last_update")?.parse().ok()
-}
-
 fn images_loaded(s: &Session) {
     s.wait_until(
         "images to load",
@@ -124,8 +118,8 @@ fn drill_down_zoom_combine_and_download_in_chromium() {
     let base = server.url();
     // A few intervals of data before looking: collectd has written 4 rows after the first.
     let file = cd.rrd_dir().join("web1/any/gauge-coin_stats-flips.rrd");
-    let first = testkit::poll_until(WAIT, || rrd_last(&file)).expect("a first row");
-    testkit::poll_until(WAIT, || rrd_last(&file).filter(|&t| t >= first + 4)).expect("four more rows");
+    let first = testkit::poll_until(WAIT, || testkit::rrd_last(&file)).expect("a first row");
+    testkit::poll_until(WAIT, || testkit::rrd_last(&file).filter(|&t| t >= first + 4)).expect("four more rows");
 
     let driver = Driver::start(&chromium, &chromedriver);
     let tmp = tempfile::tempdir().unwrap();

@@ -18,6 +18,9 @@ pub const RRDTOOL_PACKAGE: &str = "rrdtool";
 /// Debian package that provides `/usr/bin/rrdcached`.
 pub const RRDCACHED_PACKAGE: &str = "rrdcached";
 
+/// Debian packages that provide `/usr/bin/chromium` and `/usr/bin/chromedriver`.
+pub const BROWSER_PACKAGES: &str = "chromium chromium-driver";
+
 /// collectd's `types.db` as installed by [`COLLECTD_PACKAGE`].
 pub const TYPES_DB: &str = "/usr/share/collectd/types.db";
 
@@ -53,6 +56,12 @@ pub fn find_rrdtool() -> Option<PathBuf> {
 /// `rrdcached` on `PATH`.
 pub fn find_rrdcached() -> Option<PathBuf> {
     find_program("rrdcached", &["/usr/bin/rrdcached", "/usr/sbin/rrdcached"])
+}
+
+/// Headless Chromium and its WebDriver: `/usr/bin/chromium` and `/usr/bin/chromedriver`,
+/// else on `PATH`; `None` unless both are found.
+pub fn find_browser() -> Option<(PathBuf, PathBuf)> {
+    Some((find_program("chromium", &["/usr/bin/chromium"])?, find_program("chromedriver", &["/usr/bin/chromedriver"])?))
 }
 
 /// The gate's decision, from the lookup result and the values of
@@ -128,6 +137,18 @@ pub fn require_rrdtool() -> Option<PathBuf> {
 /// When rrdcached is missing and skipping is not allowed.
 pub fn require_rrdcached() -> Option<PathBuf> {
     require(find_rrdcached(), "rrdcached binary", RRDCACHED_PACKAGE)
+}
+
+/// Gate for browser tests: `(chromium, chromedriver)`; same rules as
+/// [`require_collectd`], with the Debian packages [`BROWSER_PACKAGES`].
+///
+/// # Panics
+///
+/// When either is missing and skipping is not allowed.
+pub fn require_browser() -> Option<(PathBuf, PathBuf)> {
+    let found = find_browser();
+    let chromium = require(found.as_ref().map(|(c, _)| c.clone()), "chromium or chromedriver", BROWSER_PACKAGES)?;
+    Some((chromium, found.expect("require returns a path only when found").1))
 }
 
 #[cfg(test)]

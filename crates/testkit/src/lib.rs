@@ -91,10 +91,13 @@ pub use csv::{CsvRow, parse_csv};
 pub use daemon::{Collectd, CollectdBuilder, Security};
 pub use error::{Error, ErrorKind};
 pub use gate::{
-    COLLECTD_PACKAGE, RRDCACHED_PACKAGE, RRDTOOL_PACKAGE, SKIP_ENV, TYPES_DB, find_collectd, find_rrdcached,
-    find_rrdtool, require_collectd, require_rrdcached, require_rrdtool,
+    BROWSER_PACKAGES, COLLECTD_PACKAGE, RRDCACHED_PACKAGE, RRDTOOL_PACKAGE, SKIP_ENV, TYPES_DB, find_browser,
+    find_collectd, find_rrdcached, find_rrdtool, require_browser, require_collectd, require_rrdcached, require_rrdtool,
 };
 pub use ports::{free_tcp_port, free_udp_port};
-pub use rrd::{FetchRow, parse_rrd_fetch, parse_rrd_info, rrd_fetch, rrd_info, try_rrd_fetch, try_rrd_info};
+pub use rrd::{
+    FetchRow, parse_rrd_fetch, parse_rrd_info, rrd_fetch, rrd_info, rrd_last, try_rrd_fetch, try_rrd_fetch_at,
+    try_rrd_info,
+};
 pub use rrdcached::Rrdcached;
 pub use wait::{WaitOutcome, poll_until};

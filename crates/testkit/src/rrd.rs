@@ -83,8 +83,24 @@ pub fn parse_rrd_info(text: &str) -> BTreeMap<String, String> {
 ///
 /// When rrdtool is missing or fails, or a row cannot be parsed.
 pub fn try_rrd_fetch(path: impl AsRef<Path>, cf: &str, start: i64, end: i64) -> Result<Vec<FetchRow>, Error> {
+    try_rrd_fetch_at(path, cf, start, end, None)
+}
+
+/// [`try_rrd_fetch`] at a resolution (`-r SECONDS`): rrdtool reads the archive closest to it.
+///
+/// # Errors
+///
+/// As [`try_rrd_fetch`].
+pub fn try_rrd_fetch_at(
+    path: impl AsRef<Path>,
+    cf: &str,
+    start: i64,
+    end: i64,
+    resolution: Option<u64>,
+) -> Result<Vec<FetchRow>, Error> {
     let (start, end) = (start.to_string(), end.to_string());
-    let out = run_rrdtool(&[
+    let resolution = resolution.map(|r| r.to_string());
+    let mut args: Vec<&std::ffi::OsStr> = vec![
         "fetch".as_ref(),
         path.as_ref().as_os_str(),
         cf.as_ref(),
@@ -92,8 +108,16 @@ pub fn try_rrd_fetch(path: impl AsRef<Path>, cf: &str, start: i64, end: i64) -> 
         start.as_ref(),
         "-e".as_ref(),
         end.as_ref(),
-    ])?;
-    parse_rrd_fetch(&out)
+    ];
+    if let Some(r) = &resolution {
+        args.extend([std::ffi::OsStr::new("-r"), std::ffi::OsStr::new(r)]);
+    }
+    parse_rrd_fetch(&run_rrdtool(&args)?)
+}
+
+/// The time of a file's last update (`rrdtool last`), when it can be read.
+pub fn rrd_last(path: impl AsRef<Path>) -> Option<i64> {
+    run_rrdtool(&["last".as_ref(), path.as_ref().as_os_str()]).ok()?.trim().parse().ok()
 }
 
 /// Runs `rrdtool fetch PATH CF -s START -e END` and returns one row per step:

@@ -197,25 +197,15 @@ pub fn structure_and_state(path: &Path) -> BTreeMap<String, String> {
     info
 }
 
-/// Raw `rrdtool fetch` output.
-pub fn fetch(path: &Path, cf: &str, start: i64, end: i64, resolution: u64) -> String {
-    let out = Command::new("rrdtool")
-        .arg("fetch")
-        .arg(path)
-        .arg(cf)
-        .args(["-s", &start.to_string(), "-e", &end.to_string(), "-r", &resolution.to_string()])
-        .env("LC_ALL", "C")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "rrdtool fetch {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
+/// `rrdtool fetch` at a resolution, parsed; panics with rrdtool's message when it fails.
+pub fn fetch(path: &Path, cf: &str, start: i64, end: i64, resolution: u64) -> Vec<testkit::FetchRow> {
+    testkit::try_rrd_fetch_at(path, cf, start, end, Some(resolution))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// `rrdtool last`.
-pub fn last_update(path: &Path) -> Option<i64> {
-    let out = Command::new("rrdtool").arg("last").arg(path).output().ok()?;
-    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
-}
+#[allow(unused_imports)] // not every test binary that includes this module uses it
+pub use testkit::rrd_last as last_update;
 
 /// The `key=value` counters of the receiver's final "stopped;" line.
 pub fn receiver_counters(stderr: &str) -> BTreeMap<String, String> {

@@ -152,34 +152,10 @@ impl Conn {
     }
 }
 
-/// Whether `program` can be found (absolute, or on `PATH`).
-pub fn find_program(name: &str, preferred: &str) -> Option<PathBuf> {
-    if Path::new(preferred).is_file() {
-        return Some(preferred.into());
-    }
-    std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.is_file()))
-}
-
-/// The browser gate: `Some((chromium, chromedriver))`, `None` to skip (only when
-/// `COLLECTD_RS_SKIP_INTEROP=1` outside CI); otherwise a panic naming the Debian packages.
-pub fn require_browser() -> Option<(PathBuf, PathBuf)> {
-    let chromium = find_program("chromium", "/usr/bin/chromium");
-    let driver = find_program("chromedriver", "/usr/bin/chromedriver");
-    if let (Some(c), Some(d)) = (chromium, driver) {
-        return Some((c, d));
-    }
-    let skip = std::env::var(testkit::SKIP_ENV).as_deref() == Ok("1")
-        && !std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
-    if skip {
-        eprintln!("skipped: chromium or chromedriver not found ({}=1)", testkit::SKIP_ENV);
-        return None;
-    }
-    panic!(
-        "chromium or chromedriver not found: install the Debian packages `chromium chromium-driver` (make deps), \
-         or set {}=1 to skip browser tests on this machine",
-        testkit::SKIP_ENV
-    );
-}
+/// The browser gate ([`testkit::require_browser`]): skips only under the documented
+/// variable, outside CI; otherwise a missing browser fails the test naming the packages.
+#[allow(unused_imports)] // not every test binary that includes this module uses it
+pub use testkit::require_browser;
 
 /// The cargo target directory of the running test binary (`target/`).
 pub fn target_dir() -> PathBuf {
@@ -353,7 +329,8 @@ impl Session<'_> {
 
     /// Waits up to `timeout` for an element matching `css`.
     pub fn wait_for(&self, css: &str, timeout: Duration) -> Element {
-        testkit::poll_until(timeout, || self.find(css)).unwrap_or_else(|| panic!("no element {css:?} on {}", self.url()))
+        testkit::poll_until(timeout, || self.find(css))
+            .unwrap_or_else(|| panic!("no element {css:?} on {}", self.url()))
     }
 
     /// Waits until `script` returns true.
