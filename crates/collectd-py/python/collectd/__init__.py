@@ -18,7 +18,8 @@ Beyond the original: ``flush()``, ``shutdown()`` (also run at interpreter exit, 
 last interval is not lost), the Rust library's options as keyword arguments of
 ``Connection``, ``sanitize()``, ``sender_stats()``, and correct behaviour across
 ``os.fork()``. ``record`` and ``set_exact`` never raise: problems are logged to
-``logging.getLogger("collectd")``, which has no handler unless the program adds one.
+``logging.getLogger("collectd")``, and nothing is printed unless the program configures
+logging (the package adds only a ``NullHandler``).
 
 The environment variables ``COLLECTD_PY_HOST``, ``COLLECTD_PY_PORT`` and
 ``COLLECTD_PY_INTERVAL`` replace the defaults of ``Connection`` (never an explicit
@@ -49,6 +50,11 @@ __all__ = [
 ]
 
 logger = logging.getLogger("collectd")
+# Python 3 prints warnings of a logger nobody configured (logging.lastResort); the
+# original printed nothing unless the application configured logging. A NullHandler
+# keeps that: it handles nothing, and records still propagate to the application's
+# handlers (logging.basicConfig and the like).
+logger.addHandler(logging.NullHandler())
 
 #: collectd's default port.
 DEFAULT_PORT: int = _native.DEFAULT_PORT
