@@ -19,6 +19,10 @@ use std::borrow::Cow;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
+use smallvec::SmallVec;
+
+/// Names and stats of one call held inline: no allocation for up to 8 of each.
+pub(crate) type Inline<T> = SmallVec<[T; 8]>;
 
 /// What a `repr` says, for a log message; never fails.
 fn describe(value: &Bound<'_, PyAny>) -> String {
@@ -33,13 +37,13 @@ fn describe(value: &Bound<'_, PyAny>) -> String {
 
 /// The specifics of a `record` call, held so their names can be borrowed.
 pub(crate) struct Specifics<'py> {
-    items: Vec<Bound<'py, PyString>>,
+    items: Inline<Bound<'py, PyString>>,
 }
 
 impl<'py> Specifics<'py> {
     /// Reads `*specific`: each a `str`, or logged and left out.
     pub(crate) fn read(method: &str, args: &Bound<'py, PyTuple>) -> Self {
-        let mut items = Vec::with_capacity(args.len());
+        let mut items = Inline::new();
         for item in args.iter() {
             match item.cast_into::<PyString>() {
                 Ok(name) => items.push(name),
@@ -53,21 +57,21 @@ impl<'py> Specifics<'py> {
     }
 
     /// The names as the library takes them.
-    pub(crate) fn names(&self) -> Vec<Cow<'_, str>> {
+    pub(crate) fn names(&self) -> Inline<Cow<'_, str>> {
         self.items.iter().map(|name| name.to_string_lossy()).collect()
     }
 }
 
 /// The keyword arguments of a call, held so their names can be borrowed.
 pub(crate) struct Stats<'py> {
-    items: Vec<(Bound<'py, PyString>, f64)>,
+    items: Inline<(Bound<'py, PyString>, f64)>,
 }
 
 impl<'py> Stats<'py> {
     /// Reads `**stats`: each value as a double, or logged and left out.
     pub(crate) fn read(method: &str, stats: Option<&Bound<'py, PyDict>>) -> Self {
-        let Some(stats) = stats else { return Stats { items: Vec::new() } };
-        let mut items = Vec::with_capacity(stats.len());
+        let Some(stats) = stats else { return Stats { items: Inline::new() } };
+        let mut items = Inline::new();
         for (name, value) in stats.iter() {
             // Keyword names are always strings in CPython; a dict built by hand is checked.
             let Ok(name) = name.cast_into::<PyString>() else { continue };
@@ -92,7 +96,7 @@ impl<'py> Stats<'py> {
     }
 
     /// The stats as the library takes them.
-    pub(crate) fn pairs(&self) -> Vec<(Cow<'_, str>, f64)> {
+    pub(crate) fn pairs(&self) -> Inline<(Cow<'_, str>, f64)> {
         self.items.iter().map(|(name, value)| (name.to_string_lossy(), *value)).collect()
     }
 }

@@ -21,7 +21,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
-use args::{Specifics, Stats};
+use args::{Inline, Specifics, Stats};
 
 /// The library's connection with these settings (the same one for the same settings).
 #[pyclass(frozen, module = "collectd._native", name = "Connection")]
@@ -51,7 +51,9 @@ impl PyConnection {
         ttl: Option<u32>,
     ) -> PyResult<Self> {
         if !interval.is_finite() || interval <= 0.0 {
-            return Err(PyValueError::new_err(format!("interval must be a positive number of seconds, not {interval}")));
+            return Err(PyValueError::new_err(format!(
+                "interval must be a positive number of seconds, not {interval}"
+            )));
         }
         let mut builder = collectd::Connection::builder()
             .hostname(hostname)
@@ -155,10 +157,8 @@ impl PyCounter {
         let connection = connection
             .cast::<PyConnection>()
             .map_err(|_| PyTypeError::new_err("Counter(connection, category) needs a collectd._native.Connection"))?;
-        let category = category
-            .cast::<PyString>()
-            .map_err(|_| PyTypeError::new_err("a category name is a str"))?
-            .clone();
+        let category =
+            category.cast::<PyString>().map_err(|_| PyTypeError::new_err("a category name is a str"))?.clone();
         let category_str = category.to_string_lossy().into_owned();
         Ok(PyCounter { connection: connection.get().inner.clone(), category: category.unbind(), category_str })
     }
@@ -176,8 +176,8 @@ impl PyCounter {
         let stats = Stats::read("record", stats);
         let specifics = specifics.names();
         let pairs = stats.pairs();
-        let borrowed: Vec<(&str, f64)> = pairs.iter().map(|(n, v)| (n.as_ref(), *v)).collect();
-        let names: Vec<&str> = specifics.iter().map(Cow::as_ref).collect();
+        let borrowed: Inline<(&str, f64)> = pairs.iter().map(|(n, v)| (n.as_ref(), *v)).collect();
+        let names: Inline<&str> = specifics.iter().map(Cow::as_ref).collect();
         self.connection.counter(&self.category_str).record(&names, &borrowed);
         logbridge::drain(py);
     }
@@ -190,7 +190,7 @@ impl PyCounter {
         }
         let stats = Stats::read("set_exact", stats);
         let pairs = stats.pairs();
-        let borrowed: Vec<(&str, f64)> = pairs.iter().map(|(n, v)| (n.as_ref(), *v)).collect();
+        let borrowed: Inline<(&str, f64)> = pairs.iter().map(|(n, v)| (n.as_ref(), *v)).collect();
         self.connection.counter(&self.category_str).set_exact(&borrowed);
         logbridge::drain(py);
     }

@@ -83,14 +83,15 @@ pub(crate) fn install(py: Python<'_>) {
 
 fn logger(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     LOGGER
-        .get_or_try_init(py, || Ok::<_, PyErr>(py.import("logging")?.call_method1("getLogger", ("collectd",))?.unbind()))
+        .get_or_try_init(py, || {
+            Ok::<_, PyErr>(py.import("logging")?.call_method1("getLogger", ("collectd",))?.unbind())
+        })
         .map(|logger| logger.bind(py))
 }
 
 /// Reads the level Python's `collectd` logger lets through now.
 pub(crate) fn refresh_threshold(py: Python<'_>) {
-    if let Ok(level) = logger(py).and_then(|l| l.call_method0("getEffectiveLevel")).and_then(|l| l.extract::<i32>())
-    {
+    if let Ok(level) = logger(py).and_then(|l| l.call_method0("getEffectiveLevel")).and_then(|l| l.extract::<i32>()) {
         THRESHOLD.store(level, Ordering::Relaxed);
     }
 }
