@@ -1,7 +1,9 @@
 # make demo: the whole chain on loopback (library traffic → receiver → RRD files → web interface).
 # make test: deps, formatting, lints, then every test of the workspace.
 # make deps: install the Debian packages the tests need, when they are missing.
-# make bench: the criterion benchmarks.
+# make bench: the criterion benchmarks and the Python package's benchmark.
+# make py-test: the Python package `collectd` (crates/collectd-py) built, installed into
+#   a virtual environment under target/ and tested with pytest (part of make test).
 # make tools: install the cargo tools the checks need (cargo-deny), when they are missing.
 
 SHELL := /bin/bash
@@ -18,7 +20,7 @@ DEMO_ARGS ?=
 # give sockets room for a burst, as collectd's documentation advises for busy receivers.
 UDP_RMEM_MAX := 8388608
 
-.PHONY: deps demo-deps udp-buffers tools lint test demo bench fuzz
+.PHONY: deps demo-deps udp-buffers tools lint test demo bench fuzz py-venv py-install py-test py-bench
 
 # Installs the packages given in $(1) that dpkg does not list as installed.
 define install_missing
@@ -69,11 +71,40 @@ lint: tools
 
 test: deps udp-buffers lint
 	$(CARGO) test --workspace --all-features
+	$(MAKE) --no-print-directory py-test
+
+# The Python package: a virtual environment under target/ with maturin (the build
+# backend) and pytest from the package registry; python3-venv where Debian's python3
+# lacks venv/ensurepip.
+PYTHON ?= python3
+PY_VENV := target/py-venv
+PY_TOOLS := "maturin>=1.9,<2" "pytest>=8"
+
+py-venv:
+	@$(PYTHON) -c "import venv, ensurepip" >/dev/null 2>&1 || { \
+	  echo "make: $(PYTHON) cannot make virtual environments; installing python3-venv"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends python3-venv; }
+	@[ -x $(PY_VENV)/bin/python ] || $(PYTHON) -m venv $(PY_VENV)
+	@$(PY_VENV)/bin/python -m pip install -q $(PY_TOOLS)
+
+# `pip install ./crates/collectd-py`, as a user would, with the venv's maturin (no
+# build isolation: no second download of it). pip builds a release extension.
+py-install: py-venv
+	PATH="$(abspath $(PY_VENV))/bin:$$PATH" $(PY_VENV)/bin/python -m pip install -q --no-build-isolation --force-reinstall --no-deps ./crates/collectd-py
+
+py-test: deps py-install
+	cd crates/collectd-py && ../../$(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider
+
+# record() against the original module and a pure-Python statsd client (both fetched
+# from the package registry into a temporary directory when it runs), and 8 threads.
+py-bench: py-install
+	$(PY_VENV)/bin/python crates/collectd-py/bench/bench.py
 
 demo: demo-deps
 	$(CARGO) run -p collectd-view -- demo $(DEMO_ARGS)
 
-bench:
+bench: py-bench
 	$(CARGO) bench --workspace --all-features
 
 fuzz:
