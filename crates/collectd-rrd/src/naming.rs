@@ -244,9 +244,9 @@ pub fn escape_slashes(name: &str) -> Cow<'_, str> {
     match escape_slashes_bytes(name.as_bytes()) {
         Cow::Borrowed(_) => Cow::Borrowed(name),
         // Only ASCII `/` was replaced by ASCII: still UTF-8.
-        Cow::Owned(bytes) => Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|e| {
-            String::from_utf8_lossy(e.as_bytes()).into_owned()
-        })),
+        Cow::Owned(bytes) => {
+            Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        }
     }
 }
 
@@ -396,7 +396,8 @@ pub fn raw_file_path(data_dir: &Path, names: &RawNames<'_>) -> Result<PathBuf, N
         join_instance_bytes(&escape_slashes_bytes(names.plugin), &escape_slashes_bytes(names.plugin_instance));
     let mut file = join_instance_bytes(&escape_slashes_bytes(names.type_), &escape_slashes_bytes(names.type_instance));
     file.extend_from_slice(b".rrd");
-    let path = data_dir.join(OsStr::from_bytes(&host)).join(OsStr::from_bytes(&plugin_dir)).join(OsStr::from_bytes(&file));
+    let path =
+        data_dir.join(OsStr::from_bytes(&host)).join(OsStr::from_bytes(&plugin_dir)).join(OsStr::from_bytes(&file));
     for (field, name) in [("host", host.as_ref()), ("plugin directory", plugin_dir.as_slice())] {
         if name.first() == Some(&b'.') {
             return Err(NamingError::HiddenDirectory {
@@ -590,7 +591,10 @@ mod tests {
         assert_eq!(file_path(dir, &vl("/", "/", "", "/x/", "")).unwrap(), Path::new("/data/root/root/x_.rrd"));
         for (host, plugin, pinst) in [("..", "p", ""), ("h", "..", ""), ("h", "..", "x"), (".hidden", "p", "")] {
             assert!(
-                matches!(file_path(dir, &vl(host, plugin, pinst, "gauge", "")), Err(NamingError::HiddenDirectory { .. })),
+                matches!(
+                    file_path(dir, &vl(host, plugin, pinst, "gauge", "")),
+                    Err(NamingError::HiddenDirectory { .. })
+                ),
                 "{host}/{plugin}-{pinst}"
             );
         }

@@ -377,7 +377,6 @@ impl LoopState {
             bump(&c.malformed);
         }
     }
-
 }
 
 impl Sink {

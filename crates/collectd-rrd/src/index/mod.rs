@@ -601,7 +601,10 @@ mod tests {
         assert_eq!(hosts, [r"\x1b[31mred", r"nu\\xff", r"nu\xfe", r"nu\xff", "nu\u{FFFD}"]);
         let file = &s.hosts[r"nu\xff"].plugins["p"].files[r"gauge-a\nb"];
         assert_eq!(file.id.to_string(), r"nu\xff/p/gauge-a\nb");
-        assert_eq!(file.path.as_os_str().as_bytes(), d.join(OsStr::from_bytes(b"nu\xff/p/gauge-a\nb.rrd")).as_os_str().as_bytes());
+        assert_eq!(
+            file.path.as_os_str().as_bytes(),
+            d.join(OsStr::from_bytes(b"nu\xff/p/gauge-a\nb.rrd")).as_os_str().as_bytes()
+        );
         assert!(file.path.exists());
     }
 

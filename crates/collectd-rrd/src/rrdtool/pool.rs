@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
 use std::io::{BufReader, Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -408,8 +408,7 @@ impl Pool {
         let (id, fired) = self.inner.watchdog.arm(Instant::now() + timeout, w.child.clone());
         w.commands += 1;
         let first_use = w.commands == 1;
-        let written =
-            w.stdin.write_all(line).and_then(|_| w.stdin.write_all(b"\n")).and_then(|_| w.stdin.flush());
+        let written = w.stdin.write_all(line).and_then(|_| w.stdin.write_all(b"\n")).and_then(|_| w.stdin.flush());
         let outcome = match written {
             Err(e) => {
                 let err = RrdtoolError::Worker {
@@ -480,11 +479,15 @@ impl Pool {
         let config = &self.inner.config;
         let mut cmd = rrdtool_command(config);
         cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|source| RrdtoolError::Spawn { program: config.program.clone(), source })?;
+        let mut child =
+            cmd.spawn().map_err(|source| RrdtoolError::Spawn { program: config.program.clone(), source })?;
         let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(RrdtoolError::Spawn { program: config.program.clone(), source: std::io::Error::other("no pipes") });
+            return Err(RrdtoolError::Spawn {
+                program: config.program.clone(),
+                source: std::io::Error::other("no pipes"),
+            });
         };
         let child = Arc::new(Mutex::new(child));
         let (id, fired) = self.inner.watchdog.arm(Instant::now() + config.timeout, child.clone());
@@ -502,7 +505,8 @@ impl Pool {
         if fired.load(Ordering::SeqCst) {
             return Err(RrdtoolError::Timeout { command: command.into(), timeout: config.timeout });
         }
-        let worker_error = |detail: String| RrdtoolError::Worker { command: command.into(), detail, stderr: String::new() };
+        let worker_error =
+            |detail: String| RrdtoolError::Worker { command: command.into(), detail, stderr: String::new() };
         read.map_err(|e| worker_error(format!("reading rrdtool's output: {e}")))?;
         let status = status.map_err(|e| worker_error(format!("waiting for rrdtool: {e}")))?;
         let err_text = String::from_utf8_lossy(&err_text);

@@ -162,8 +162,7 @@ pub fn create_args(
     if start <= 0 {
         start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     }
-    let mut args: Vec<OsString> =
-        vec!["create".into(), path.into(), "-s".into(), step.to_string().into(), "-b".into()];
+    let mut args: Vec<OsString> = vec!["create".into(), path.into(), "-s".into(), step.to_string().into(), "-b".into()];
     args.push((start - 1).to_string().into());
     args.extend(ds_defs(set, interval, config).into_iter().map(OsString::from));
     args.extend(rras.into_iter().map(OsString::from));

@@ -544,13 +544,17 @@ pub fn check_created(path: &Path, create_args: &[OsString]) -> Result<(), Create
         let mut left = size;
         while left > 0 {
             let n = left.min(block.len() as u64) as usize;
-            file.write_all(&block[..n])?;
+            file.as_file_mut().write_all(&block[..n])?;
             left -= n as u64;
         }
         file.as_file().sync_all()
     };
     match probe() {
-        Err(source) => Err(CreateCheckError::Refused { dir: display_path(dir), size, source }),
+        Err(e) => {
+            // The OS's own words, without the temporary file's name.
+            let source = e.raw_os_error().map_or(e, std::io::Error::from_raw_os_error);
+            Err(CreateCheckError::Refused { dir: display_path(dir), size, source })
+        }
         Ok(()) => Err(CreateCheckError::Missing { dir: display_path(dir), size, detail: missing }),
     }
 }
@@ -560,11 +564,8 @@ pub fn check_created(path: &Path, create_args: &[OsString]) -> Result<(), Create
 fn estimated_size(create_args: &[OsString]) -> u64 {
     let args: Vec<&str> = create_args.iter().filter_map(|a| a.to_str()).collect();
     let sources = args.iter().filter(|a| a.starts_with("DS:")).count() as u64;
-    let rras: Vec<u64> = args
-        .iter()
-        .filter(|a| a.starts_with("RRA:"))
-        .filter_map(|a| a.rsplit(':').next()?.parse().ok())
-        .collect();
+    let rras: Vec<u64> =
+        args.iter().filter(|a| a.starts_with("RRA:")).filter_map(|a| a.rsplit(':').next()?.parse().ok()).collect();
     let header = 1024 + sources * 240 + rras.len() as u64 * (120 + sources * 96);
     header + rras.iter().sum::<u64>() * sources * 8
 }
