@@ -241,6 +241,9 @@ impl Identifier {
 /// assert_eq!(escape_slashes("plain"), "plain");
 /// ```
 pub fn escape_slashes(name: &str) -> Cow<'_, str> {
+    if name == "/" {
+        return Cow::Borrowed("root");
+    }
     match escape_slashes_bytes(name.as_bytes()) {
         Cow::Borrowed(_) => Cow::Borrowed(name),
         // Only ASCII `/` was replaced by ASCII: still UTF-8.
