@@ -92,8 +92,30 @@ fn names_with_terminal_controls_are_printed_escaped() {
         "{}",
         String::from_utf8_lossy(&missing.stderr)
     );
-    // The host itself, as `ls` shows it.
+    // The host itself, as `ls` shows it: the printed command quotes the path's control
+    // characters (`$'…\x1b…'`), and the graph renders.
     let shown = graph(SHOWN_HOST);
+    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
     assert_printable("graph --print-command", &shown.stdout);
     assert_printable("graph --print-command (stderr)", &shown.stderr);
+    let command = String::from_utf8(shown.stdout).unwrap();
+    assert!(command.contains(r"$'DEF:"), "{command}");
+    assert!(command.contains(r"\x1b]0;pwned\x07/test/gauge-\x1b[31mred.rrd"), "{command}");
+    let png = dir.path().join("g.png");
+    let rendered = run(&[
+        "graph".as_ref(),
+        "--data-dir".as_ref(),
+        data_dir,
+        "--host".as_ref(),
+        SHOWN_HOST.as_ref(),
+        "--plugin".as_ref(),
+        "test".as_ref(),
+        "--type".as_ref(),
+        "gauge".as_ref(),
+        "-o".as_ref(),
+        png.as_os_str(),
+    ]);
+    assert!(rendered.status.success(), "{}", String::from_utf8_lossy(&rendered.stderr));
+    assert_printable("graph -o (stderr)", &rendered.stderr);
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
 }
