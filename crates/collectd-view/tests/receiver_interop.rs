@@ -471,6 +471,34 @@ fn undecodable_names_stay_apart_as_in_collectd() {
     }
     assert!(listing.contains(r"test-caf\xe9  (plugin test, instance caf\xe9)"), "{listing}");
     assert!(listing.contains(r"gauge-\xe9t\xe9.rrd  (type gauge, instance \xe9t\xe9)  [value]"), "{listing}");
+
+    // `serve` lists them too, escaped, each with its own link.
+    let port = testkit::free_tcp_port();
+    let web = Proc::spawn(&[
+        std::ffi::OsStr::new("serve"),
+        "--data-dir".as_ref(),
+        dir.path().as_os_str(),
+        "--listen".as_ref(),
+        format!("127.0.0.1:{port}").as_ref(),
+    ]);
+    assert!(web.wait_stderr("serving", Duration::from_secs(20)).is_some(), "{}", web.stderr());
+    let page = http_get(port, "/");
+    for host in [r"nu\xff", r"nu\xfe", "nu\u{FFFD}"] {
+        assert!(page.contains(&format!(">{host}</a>")), "{host} in\n{page}");
+    }
+    assert!(page.contains(r#"href="/host/nu%5Cxff""#), "{page}");
+}
+
+/// The body of `GET path` on 127.0.0.1:port.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).unwrap();
+    let reply = String::from_utf8(reply).expect("the page is UTF-8");
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    reply
 }
 
 /// Issue 16, point 11: collectd's rules, name by name (`escape_slashes`, then
