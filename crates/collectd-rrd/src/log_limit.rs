@@ -20,7 +20,9 @@ struct Limiter {
 
 static LIMITER: Mutex<Limiter> = Mutex::new(Limiter { window_start: None, printed: 0, suppressed: 0 });
 
-/// Logs a warning, unless more than [`BURST`] were logged this second.
+/// Logs a warning, unless more than [`BURST`] were logged this second. Control
+/// characters in the message (a name from the network, rrdtool's words about a path) are
+/// escaped ([`crate::naming::printable`]): a log line never carries a terminal escape.
 ///
 /// ```
 /// collectd_rrd::log_limit::warn("rrdtool update failed");
@@ -37,7 +39,7 @@ pub fn warn(message: &str) {
     }
     if limiter.printed < BURST {
         limiter.printed += 1;
-        log::warn!("{message}");
+        log::warn!("{}", crate::naming::printable(message));
     } else {
         limiter.suppressed += 1;
     }
@@ -45,7 +47,7 @@ pub fn warn(message: &str) {
 
 /// Prints an informational line on stderr, never suppressed.
 pub fn info(message: &str) {
-    log::warn!("{message}");
+    log::warn!("{}", crate::naming::printable(message));
 }
 
 /// Remembers which keys were complained about.

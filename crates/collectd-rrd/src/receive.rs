@@ -3,15 +3,19 @@
 //!
 //! The socket and the AuthFile are [`collectd::server`]'s; the files are [`crate::write`]'s.
 //! The loop ([`Receiver`]) reads each datagram whole (up to 65535 bytes), parses it with
-//! [`collectd::protocol::parse`] at the configured security level, and hands each value
+//! [`collectd::protocol::parse_each`] at the configured security level, and hands each value
 //! list to the writer after collectd's dispatch checks: a type that is not in the types
 //! database, or a value list whose number of values differs from the type's, is dropped
 //! (and reported once per type). A malformed datagram is reported with the parser's reason
 //! and offset, and the records before the fault are kept, as collectd keeps them.
 //! Notifications are counted and otherwise ignored, as the rrdtool plugin ignores them.
 //!
-//! Deliberate differences from collectd: names equal to `.` or `..` are refused instead of
-//! writing outside the data directory; datagrams are never truncated (collectd cuts them
+//! Names are kept as bytes, as collectd keeps them: the file of a value list is
+//! [`naming::raw_file_path`] (collectd's own rules, name by name: `escape_slashes`, no
+//! host or plugin directory that begins with a dot, every other byte kept). Log lines
+//! show names with [`naming::display_name`].
+//!
+//! Deliberate differences from collectd: datagrams are never truncated (collectd cuts them
 //! at `MaxPacketSize`); unknown types are reported once per type rather than every time.
 
 use std::net::SocketAddr;
@@ -21,7 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use collectd::protocol::{CdTime, NoticeKind, Record, SecurityLevel, ValueList, parse};
+use collectd::protocol::{CdTime, Event, NoticeKind, RawValueList, SecurityLevel, parse_each};
 use collectd::server::{Auth, ListenError, Listener, MAX_DATAGRAM, udp_drops};
 
 use crate::log_limit::{self, Once};
@@ -116,7 +120,8 @@ pub struct ReceiverStats {
     pub unknown_type: u64,
     /// Value lists dropped: number of values differs from the type's.
     pub wrong_count: u64,
-    /// Value lists dropped: a name that would leave the data directory.
+    /// Value lists dropped: a host or plugin directory that begins with a dot, which
+    /// collectd refuses to create.
     pub bad_name: u64,
     /// Datagrams the kernel dropped on this socket (from `/proc/net/udp`), when known.
     pub kernel_drops: Option<u64>,
@@ -205,13 +210,15 @@ impl Receiver {
             listener,
             auth,
             next_auth_check: Instant::now() + AUTH_CHECK,
-            types: config.types.clone(),
-            data_dir: config.data_dir.clone(),
-            default_interval: config.default_interval,
-            writer: writer.clone(),
-            counters: counters.clone(),
-            once: Once::default(),
-            raw: Vec::new(),
+            sink: Sink {
+                types: config.types.clone(),
+                data_dir: config.data_dir.clone(),
+                default_interval: config.default_interval,
+                writer: writer.clone(),
+                counters: counters.clone(),
+                once: Once::default(),
+                raw: Vec::new(),
+            },
         };
         let stop2 = stop.clone();
         let thread = std::thread::Builder::new()
@@ -285,6 +292,12 @@ struct LoopState {
     listener: Listener,
     auth: Auth,
     next_auth_check: Instant,
+    sink: Sink,
+}
+
+/// Where the records of a datagram go (apart from the socket and the AuthFile, which the
+/// parser borrows meanwhile).
+struct Sink {
     types: Arc<TypesDb>,
     data_dir: PathBuf,
     default_interval: CdTime,
@@ -336,54 +349,60 @@ impl LoopState {
     }
 
     fn datagram(&mut self, bytes: &[u8], from: SocketAddr) {
-        let c = self.counters.clone();
+        let c = self.sink.counters.clone();
+        let sink = &mut self.sink;
         bump(&c.datagrams);
         c.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let security = self.auth.security();
-        let datagram = parse(bytes, &security);
-        if !datagram.errors.is_empty() {
-            bump(&c.malformed);
-            for error in &datagram.errors {
+        let mut malformed = false;
+        // The streaming parser gives the names as bytes: a name is kept as collectd keeps
+        // it, whatever its encoding.
+        parse_each(bytes, &security, |event| match event {
+            Event::Values(vl) => sink.value_list(&vl),
+            Event::Notification(_) => bump(&c.notifications),
+            Event::Error(error) => {
+                malformed = true;
                 log_limit::warn(&format!("malformed datagram from {from} ({} bytes): {error}", bytes.len()));
             }
-        }
-        for notice in &datagram.notices {
-            let key = match notice.kind {
-                NoticeKind::UnprotectedPartsIgnored { .. } => "unprotected",
-                NoticeKind::UnverifiedSignature => "unverified",
-                _ => continue,
-            };
-            self.once.warn(&format!("{key}:{}", from.ip()), || format!("datagram from {from}: {notice}"));
-        }
-        for received in datagram.records {
-            match received.record {
-                Record::Values(vl) => self.value_list(&vl),
-                Record::Notification(_) => bump(&c.notifications),
+            Event::Notice(notice) => {
+                let key = match notice.kind {
+                    NoticeKind::UnprotectedPartsIgnored { .. } => "unprotected",
+                    NoticeKind::UnverifiedSignature => "unverified",
+                    _ => return,
+                };
+                sink.once.warn(&format!("{key}:{}", from.ip()), || format!("datagram from {from}: {notice}"));
             }
+        });
+        if malformed {
+            bump(&c.malformed);
         }
     }
+}
 
-    fn value_list(&mut self, vl: &ValueList<'_>) {
+impl Sink {
+    fn value_list(&mut self, vl: &RawValueList<'_>) {
         let c = &self.counters;
         bump(&c.value_lists);
-        let Some(set) = self.types.get(&vl.type_) else {
+        let names = naming::RawNames::of_raw(vl);
+        // types.db names are text: a type that is not UTF-8 is in no types database.
+        let Some(set) = std::str::from_utf8(vl.type_).ok().and_then(|t| self.types.get(t)) else {
             bump(&c.unknown_type);
-            self.once.warn(&format!("type:{}", vl.type_), || {
+            let type_ = naming::display_name(vl.type_);
+            self.once.warn(&format!("type:{type_}"), || {
                 format!(
-                    "dataset not found: {} (from \"{}\"), check your types.db! Its values are dropped.",
-                    vl.type_,
-                    vl.identifier()
+                    "dataset not found: {type_} (from \"{}\"), check your types.db! Its values are dropped.",
+                    names.display()
                 )
             });
             return;
         };
         if set.sources.len() != vl.values.len() {
             bump(&c.wrong_count);
-            self.once.warn(&format!("count:{}:{}", vl.type_, vl.values.len()), || {
+            self.once.warn(&format!("count:{}:{}", set.name, vl.values.len()), || {
                 format!(
                     "<{}> type {} has {} data sources but {} values were received; dropped",
-                    vl.identifier(),
-                    vl.type_,
+                    names.display(),
+                    set.name,
                     set.sources.len(),
                     vl.values.len()
                 )
@@ -391,11 +410,11 @@ impl LoopState {
             return;
         }
         let interval = if vl.interval == CdTime::ZERO { self.default_interval } else { vl.interval };
-        let path = match naming::file_path(&self.data_dir, vl) {
+        let path = match naming::raw_file_path(&self.data_dir, &names) {
             Ok(path) => path,
             Err(e) => {
                 bump(&c.bad_name);
-                self.once.warn(&format!("path:{}", vl.identifier()), || format!("<{}>: {e}; dropped", vl.identifier()));
+                self.once.warn(&format!("path:{}", names.display()), || format!("<{}>: {e}; dropped", names.display()));
                 return;
             }
         };

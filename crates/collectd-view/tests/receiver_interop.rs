@@ -411,3 +411,140 @@ fn same_files_as_collectd_at_security_level_sign() {
     hosts.sort();
     assert_eq!(hosts, ["interop-encrypted", "interop-signed"]);
 }
+
+/// Sends `rounds` gauge values (one every 10 s from `t0`) for every name set to both
+/// receivers; the value of round k for set i is `i * 1000 + k`, so files that merge show.
+fn send_names_to_both(names: &[[&[u8]; 5]], t0: u64, rounds: u64, collectd: &Collectd, ours: SocketAddr) {
+    let packets: Vec<Vec<u8>> = (0..rounds)
+        .flat_map(|k| {
+            names
+                .iter()
+                .enumerate()
+                .map(move |(i, n)| cli::raw_gauge_datagram(*n, t0 + 10 * k, 10, i as f64 * 1000.0 + k as f64))
+        })
+        .collect();
+    send_to_both(&packets, collectd, ours);
+}
+
+fn spawn_receiver(dir: &Path) -> (Proc, SocketAddr) {
+    let addr = cli::free_addr();
+    let ours = Proc::spawn_listening(&[
+        std::ffi::OsStr::new("receive"),
+        "--listen".as_ref(),
+        addr.to_string().as_ref(),
+        "--data-dir".as_ref(),
+        dir.as_os_str(),
+    ]);
+    (ours, addr)
+}
+
+/// Issue 16, point 10: names are bytes to collectd. Hosts `nu\xff`, `nu\xfe` and
+/// `nu\u{FFFD}` are three directories there; decoded lossily they were one file here
+/// (and the values of the other two were dropped as not newer). `ls` lists them escaped.
+#[test]
+fn undecodable_names_stay_apart_as_in_collectd() {
+    let Some(collectd) = collectd_with_rrdtool(testkit::Security::None, None) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (ours, addr) = spawn_receiver(dir.path());
+    let t0 = cli::now() / 60 * 60 - 600;
+    let names: [[&[u8]; 5]; 4] = [
+        [b"nu\xff", b"test", b"", b"gauge", b""],
+        [b"nu\xfe", b"test", b"", b"gauge", b""],
+        ["nu\u{FFFD}".as_bytes(), b"test", b"", b"gauge", b""],
+        [b"latin1", b"test", b"caf\xe9", b"gauge", b"\xe9t\xe9"],
+    ];
+    send_names_to_both(&names, t0, 12, &collectd, addr);
+    let counters = compare(collectd, ours, dir.path());
+    assert_eq!(cli::counter(&counters, "too_old"), 0);
+    let mut hosts: Vec<Vec<u8>> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| std::os::unix::ffi::OsStrExt::as_bytes(e.unwrap().file_name().as_os_str()).to_vec())
+        .collect();
+    hosts.sort();
+    assert_eq!(hosts, [&b"latin1"[..], "nu\u{FFFD}".as_bytes(), b"nu\xfe", b"nu\xff"]);
+
+    let ls = std::process::Command::new(cli::BIN).args(["ls", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert!(ls.status.success(), "{}", String::from_utf8_lossy(&ls.stderr));
+    let listing = String::from_utf8(ls.stdout).expect("ls prints UTF-8 only");
+    let lines: Vec<&str> = listing.lines().collect();
+    for host in [r"nu\xff", r"nu\xfe", "nu\u{FFFD}", "latin1"] {
+        assert!(lines.contains(&host), "{host} in\n{listing}");
+    }
+    assert!(listing.contains(r"test-caf\xe9  (plugin test, instance caf\xe9)"), "{listing}");
+    assert!(listing.contains(r"gauge-\xe9t\xe9.rrd  (type gauge, instance \xe9t\xe9)  [value]"), "{listing}");
+
+    // `serve` lists them too, escaped, each with its own link.
+    let port = testkit::free_tcp_port();
+    let web = Proc::spawn(&[
+        std::ffi::OsStr::new("serve"),
+        "--data-dir".as_ref(),
+        dir.path().as_os_str(),
+        "--listen".as_ref(),
+        format!("127.0.0.1:{port}").as_ref(),
+    ]);
+    assert!(web.wait_stderr("serving", Duration::from_secs(20)).is_some(), "{}", web.stderr());
+    let page = http_get(port, "/");
+    for host in [r"nu\xff", r"nu\xfe", "nu\u{FFFD}"] {
+        assert!(page.contains(&format!(">{host}</a>")), "{host} in\n{page}");
+    }
+    assert!(page.contains(r#"href="/host/nu%5Cxff""#), "{page}");
+}
+
+/// The body of `GET path` on 127.0.0.1:port.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).unwrap();
+    let reply = String::from_utf8(reply).expect("the page is UTF-8");
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    reply
+}
+
+/// Issue 16, point 11: collectd's rules, name by name (`escape_slashes`, then
+/// `check_create_dir` refuses a host or plugin directory that begins with a dot; every
+/// other byte, a line break included, is kept). Each name is sent to collectd 5.12 and
+/// to the receiver, and the same files must come out.
+#[test]
+fn dot_and_line_break_names_follow_collectd() {
+    let Some(collectd) = collectd_with_rrdtool(testkit::Security::None, None) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (ours, addr) = spawn_receiver(dir.path());
+    let t0 = cli::now() / 60 * 60 - 600;
+    let refused: [[&[u8]; 5]; 5] = [
+        [b"../../tmp/x", b"test", b"", b"gauge", b""],
+        [b".hidden", b"test", b"", b"gauge", b""],
+        [b"dots", b".p", b"", b"gauge", b""],
+        [b"dots", b"..", b"x", b"gauge", b""],
+        [b"dots", b"/.slash", b"", b"gauge", b""],
+    ];
+    let stored: [[&[u8]; 5]; 8] = [
+        [b"line\nbreak", b"test", b"", b"gauge", b""],
+        [b"dots", b"test", b"", b"gauge", b"x\ny"],
+        [b"dots", b"test", b"", b"gauge", b".x"],
+        [b"dots", b"test", b"", b"gauge", b".."],
+        [b"dots.", b"p.", b"i.", b"gauge", b""],
+        [b"sp ace", b"q\"u'o", b"tab\t", b"gauge", b"cr\r"],
+        [b"/", b"/a/b/", b"/", b"gauge", b"/"],
+        [b"dots", b"test", b".", b"gauge", b""],
+    ];
+    let all: Vec<[&[u8]; 5]> = refused.iter().chain(&stored).copied().collect();
+    send_names_to_both(&all, t0, 6, &collectd, addr);
+    let counters = compare(collectd, ours, dir.path());
+    assert_eq!(cli::counter(&counters, "bad_name"), refused.len() as u64 * 6);
+    let files: Vec<Vec<u8>> = cli::rrd_files(dir.path())
+        .iter()
+        .map(|f| std::os::unix::ffi::OsStrExt::as_bytes(f.as_os_str()).to_vec())
+        .collect();
+    assert_eq!(files.len(), stored.len(), "{files:?}");
+    assert!(files.contains(&b"line\nbreak/test/gauge.rrd".to_vec()), "{files:?}");
+    assert!(files.contains(&b"dots/test/gauge-x\ny.rrd".to_vec()), "{files:?}");
+    assert!(files.contains(&b"root/a_b_-root/gauge-root.rrd".to_vec()), "{files:?}");
+    // No hidden directory (`.._.._tmp_x`, `.hidden`, `..-x`); a file name may begin with a dot.
+    for f in &files {
+        let dirs: Vec<&[u8]> = f.split(|&b| b == b'/').take(2).collect();
+        assert!(dirs.iter().all(|d| !d.starts_with(b".")), "{}", String::from_utf8_lossy(f));
+    }
+    assert!(files.contains(&b"dots/test/gauge-.x.rrd".to_vec()), "{files:?}");
+}

@@ -29,12 +29,49 @@ fn shell_safe(c: char) -> bool {
     c.is_ascii_alphanumeric() || "_-+=:,./@%".contains(c)
 }
 
+/// Whether `c` must not reach a terminal as it is: control characters (`ESC`, `BEL`, C1)
+/// and characters that hide or reorder text.
+fn terminal_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
 /// Quotes one word for a POSIX shell: unchanged when it is made only of safe characters,
 /// otherwise in single quotes (with `'` written as `'\''`). `#` is safe except at the start
-/// of a word.
+/// of a word. A word with control characters (a file name from the network may hold
+/// `ESC[31m`) is written `$'…'` with those characters as `\xHH` bytes, so the printed
+/// line never carries a terminal escape and the shell still reads the same word.
+///
+/// ```
+/// use collectd_rrd::graph::escape::shell_word;
+///
+/// assert_eq!(shell_word("a b"), "'a b'");
+/// assert_eq!(shell_word("DEF:a=/rrd/\x1b[31m/x.rrd"), r"$'DEF:a=/rrd/\x1b[31m/x.rrd'");
+/// ```
 pub fn shell_word(s: &str) -> String {
     let safe = !s.is_empty() && s.char_indices().all(|(i, c)| shell_safe(c) || (c == '#' && i > 0));
-    if safe { s.to_owned() } else { format!("'{}'", s.replace('\'', "'\\''")) }
+    if safe {
+        return s.to_owned();
+    }
+    if !s.chars().any(terminal_unsafe) {
+        return format!("'{}'", s.replace('\'', "'\\''"));
+    }
+    let mut out = String::from("$'");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            c if terminal_unsafe(c) => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 /// Quotes an argv into one shell command line.
@@ -66,5 +103,7 @@ mod tests {
         assert_eq!(shell_word("$HOME"), "'$HOME'");
         assert_eq!(shell_word("a\\:b"), "'a\\:b'");
         assert_eq!(shell_line(&["rrdtool", "graph", "-"]), "rrdtool graph -");
+        assert_eq!(shell_word("\u{1b}]0;x\u{7}'\\"), r"$'\x1b]0;x\x07\'\\'");
+        assert_eq!(shell_word("a\u{9b}b"), r"$'a\xc2\x9bb'");
     }
 }

@@ -50,7 +50,7 @@ pub enum GraphError {
         /// The file.
         file: String,
     },
-    /// A path that cannot be passed to rrdtool (not UTF-8, a newline, a trailing `\`).
+    /// A path that cannot be passed to rrdtool (not UTF-8, a line break, a trailing `\`).
     #[error("unusable RRD path {0:?}")]
     Path(String),
     /// A text argument with control characters.
@@ -580,7 +580,9 @@ impl<'g> Builder<'g> {
             }
             for src in &s.sources {
                 let path = src.file.to_str().ok_or_else(|| GraphError::Path(src.file.display().to_string()))?;
-                if path.is_empty() || path.ends_with('\\') || path.chars().any(char::is_control) {
+                // rrdtool's pipe mode carries any character but a line break; a printed
+                // command quotes the others ([`escape::shell_word`]).
+                if path.is_empty() || path.ends_with('\\') || path.contains(['\n', '\r', '\0']) {
                     return Err(GraphError::Path(path.to_owned()));
                 }
                 if !valid_ds(&src.ds) {

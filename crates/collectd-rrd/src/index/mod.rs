@@ -17,6 +17,9 @@
 //!   Reading a header is one `open` and one 4 KiB `read`; no process is spawned. The
 //!   layout is architecture-dependent, so an unknown layout is an error the caller can
 //!   answer with `rrdtool info` (see [`crate::rrdtool::Pool::info`]).
+//! - Names are shown, never hidden: a directory or file name that is not UTF-8, or that
+//!   holds control characters, is listed with [`naming::display_name`] (`nu\xff`, `\x1b[31m`);
+//!   the file keeps its real path ([`RrdFile::path`]).
 //! - Names are never dropped: a file of plugin `any`, type `gauge` whose type instance is
 //!   not `CATEGORY-STAT` or `CATEGORY-SPECIFIC-STAT` is listed as it is
 //!   ([`ModuleTree::unparsed`]), and so is every file of every other plugin.
@@ -202,20 +205,22 @@ fn unchanged(old: Option<SystemTime>, new: Option<SystemTime>, listed_at: System
     }
 }
 
-/// Directory entries as (name, path, is_dir_or_file_hint), skipping hidden names and names
-/// that are not UTF-8 (collectd writes UTF-8 names; a non-UTF-8 name cannot be selected).
+/// Directory entries as (name, path, file type), skipping hidden names (collectd never
+/// creates a directory that begins with a dot). Names are shown with
+/// [`naming::display_name`]: a name that is not UTF-8 or holds control characters is
+/// listed escaped (`nu\xff`), never dropped, and two names on disk are always two names
+/// here; the path is the real one.
 fn list(dir: &Path) -> std::io::Result<Vec<(String, PathBuf, fs::FileType)>> {
+    use std::os::unix::ffi::OsStrExt;
     let mut out = Vec::new();
     for entry in fs::read_dir(dir)? {
         let Ok(entry) = entry else { continue };
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
-        if name.starts_with('.') {
+        let raw = entry.file_name();
+        if raw.as_bytes().starts_with(b".") {
             continue;
         }
         let Ok(ft) = entry.file_type() else { continue };
-        out.push((name, entry.path(), ft));
+        out.push((naming::display_os(&raw).into_owned(), entry.path(), ft));
     }
     Ok(out)
 }
@@ -580,6 +585,27 @@ mod tests {
         // Within the minimum interval nothing is rescanned.
         touch(&d.join("h3/any/gauge-c-s.rrd"));
         assert_eq!(index.refresh_if_stale().unwrap().file_count(), 2);
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_or_hold_control_characters_are_listed_escaped() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for host in [&b"nu\xff"[..], b"nu\xfe", "nu\u{FFFD}".as_bytes(), br"nu\xff", b"\x1b[31mred", b".hidden"] {
+            touch(&d.join(OsStr::from_bytes(host)).join("p").join(OsStr::from_bytes(b"gauge-a\nb.rrd")));
+        }
+        let s = Index::open(d).unwrap().snapshot();
+        let hosts: Vec<&str> = s.hosts.keys().map(String::as_str).collect();
+        assert_eq!(hosts, [r"\x1b[31mred", r"nu\\xff", r"nu\xfe", r"nu\xff", "nu\u{FFFD}"]);
+        let file = &s.hosts[r"nu\xff"].plugins["p"].files[r"gauge-a\nb"];
+        assert_eq!(file.id.to_string(), r"nu\xff/p/gauge-a\nb");
+        assert_eq!(
+            file.path.as_os_str().as_bytes(),
+            d.join(OsStr::from_bytes(b"nu\xff/p/gauge-a\nb.rrd")).as_os_str().as_bytes()
+        );
+        assert!(file.path.exists());
     }
 
     #[test]

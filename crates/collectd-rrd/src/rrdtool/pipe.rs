@@ -12,30 +12,62 @@ use std::io::BufRead;
 
 /// Why an argument cannot be written on a pipe-mode line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("argument {0:?} contains a line break or NUL, which rrdtool's pipe mode cannot carry")]
-pub struct Unencodable(pub String);
+#[error("argument {} contains a line break or NUL, which rrdtool's pipe mode cannot carry", crate::naming::display_name(.0))]
+pub struct Unencodable(pub Vec<u8>);
+
+/// Whether `arg` can be written on a pipe-mode line (no line break, no NUL).
+pub fn encodable(arg: &[u8]) -> bool {
+    !arg.iter().any(|b| matches!(b, b'\n' | b'\r' | b'\0'))
+}
 
 /// Encodes an argv (without the leading `rrdtool`) as one pipe-mode line, without the
 /// newline.
+///
+/// ```
+/// use collectd_rrd::rrdtool::pipe::encode_line;
+///
+/// assert_eq!(encode_line(&["info", "/rrd/a b/x.rrd"]).unwrap(), "info \"/rrd/a b/x.rrd\"");
+/// assert!(encode_line(&["info", "/rrd/a\nb/x.rrd"]).is_err());
+/// ```
 pub fn encode_line<S: AsRef<str>>(args: &[S]) -> Result<String, Unencodable> {
-    let mut line = String::new();
-    for (i, arg) in args.iter().enumerate() {
-        let arg = arg.as_ref();
-        if arg.contains(['\n', '\r', '\0']) {
-            return Err(Unencodable(arg.to_owned()));
+    let line = encode_line_bytes(args.iter().map(|a| a.as_ref().as_bytes()))?;
+    // Only ASCII was added to UTF-8 arguments.
+    Ok(String::from_utf8(line).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+/// [`encode_line`] for arguments of any bytes (paths that are not UTF-8): rrdtool splits
+/// the line byte by byte, so every byte but a line break or NUL passes.
+///
+/// ```
+/// use collectd_rrd::rrdtool::pipe::encode_line_bytes;
+///
+/// let line = encode_line_bytes([&b"last"[..], b"/rrd/nu\xff/p/gauge.rrd"]).unwrap();
+/// assert_eq!(line, b"last /rrd/nu\xff/p/gauge.rrd");
+/// ```
+pub fn encode_line_bytes<'a>(args: impl IntoIterator<Item = &'a [u8]>) -> Result<Vec<u8>, Unencodable> {
+    let mut line = Vec::new();
+    for (i, arg) in args.into_iter().enumerate() {
+        if !encodable(arg) {
+            return Err(Unencodable(arg.to_vec()));
         }
         if i > 0 {
-            line.push(' ');
+            line.push(b' ');
         }
-        let plain = !arg.is_empty() && !arg.chars().any(|c| c <= ' ' || c == '"' || c == '\'');
+        let plain = !arg.is_empty() && !arg.iter().any(|&b| b <= b' ' || b == b'"' || b == b'\'');
         if plain {
-            line.push_str(arg);
+            line.extend_from_slice(arg);
         } else {
             // Double-quote the whole argument; a `"` closes the double quotes, is written
             // inside single quotes, and the double quotes reopen.
-            line.push('"');
-            line.push_str(&arg.replace('"', "\"'\"'\""));
-            line.push('"');
+            line.push(b'"');
+            for &b in arg {
+                if b == b'"' {
+                    line.extend_from_slice(b"\"'\"'\"");
+                } else {
+                    line.push(b);
+                }
+            }
+            line.push(b'"');
         }
     }
     Ok(line)

@@ -3,8 +3,9 @@
 //! died, hung or served their quota, and the PNG shim they preload.
 
 use std::collections::HashMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{BufReader, Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -56,6 +57,19 @@ impl Default for PoolConfig {
     }
 }
 
+/// The rrdtool program with the pool's locale: `LC_NUMERIC=C` so numbers parse.
+fn rrdtool_command(config: &PoolConfig) -> Command {
+    let mut cmd = Command::new(&config.program);
+    cmd.env("LC_NUMERIC", "C");
+    if let Some(all) = std::env::var_os("LC_ALL") {
+        // LC_ALL would override LC_NUMERIC: keep its other effects through LC_CTYPE
+        // and LC_TIME, drop it.
+        cmd.env_remove("LC_ALL");
+        cmd.env("LC_CTYPE", &all).env("LC_TIME", &all);
+    }
+    cmd
+}
+
 /// The end of a worker's stderr, kept for error messages.
 type StderrTail = Arc<Mutex<Vec<u8>>>;
 const STDERR_TAIL: usize = 2048;
@@ -70,16 +84,10 @@ struct Worker {
 
 impl Worker {
     fn spawn(config: &PoolConfig, png_shim: Option<&PngShim>) -> Result<Worker, RrdtoolError> {
-        let mut cmd = Command::new(&config.program);
-        cmd.arg("-").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).env("LC_NUMERIC", "C");
+        let mut cmd = rrdtool_command(config);
+        cmd.arg("-").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         if let Some(shim) = png_shim {
             shim.apply(&mut cmd);
-        }
-        if let Some(all) = std::env::var_os("LC_ALL") {
-            // LC_ALL would override LC_NUMERIC: keep its other effects through LC_CTYPE
-            // and LC_TIME, drop it.
-            cmd.env_remove("LC_ALL");
-            cmd.env("LC_CTYPE", &all).env("LC_TIME", &all);
         }
         let mut child =
             cmd.spawn().map_err(|source| RrdtoolError::Spawn { program: config.program.clone(), source })?;
@@ -342,7 +350,7 @@ impl Pool {
         let line = pipe::encode_line(&args)?;
         let mut result = Ok(());
         for mut w in workers {
-            match self.attempt(&mut w, "graphv", &line) {
+            match self.attempt(&mut w, "graphv", line.as_bytes()) {
                 Attempt::Done(Ok(_)) => self.checkin(w, true),
                 Attempt::Done(Err(e)) | Attempt::Stale(e) => {
                     self.checkin(w, false);
@@ -395,13 +403,12 @@ impl Pool {
         inner.freed.notify_one();
     }
 
-    fn attempt(&self, w: &mut Worker, command: &str, line: &str) -> Attempt {
+    fn attempt(&self, w: &mut Worker, command: &str, line: &[u8]) -> Attempt {
         let timeout = self.inner.config.timeout;
         let (id, fired) = self.inner.watchdog.arm(Instant::now() + timeout, w.child.clone());
         w.commands += 1;
         let first_use = w.commands == 1;
-        let written =
-            w.stdin.write_all(line.as_bytes()).and_then(|_| w.stdin.write_all(b"\n")).and_then(|_| w.stdin.flush());
+        let written = w.stdin.write_all(line).and_then(|_| w.stdin.write_all(b"\n")).and_then(|_| w.stdin.flush());
         let outcome = match written {
             Err(e) => {
                 let err = RrdtoolError::Worker {
@@ -440,10 +447,84 @@ impl Pool {
     pub fn run<S: AsRef<str>>(&self, args: &[S]) -> Result<Reply, RrdtoolError> {
         let command = args.first().map(|a| a.as_ref().to_owned()).unwrap_or_default();
         let line = pipe::encode_line(args)?;
+        self.run_line(&command, line.as_bytes())
+    }
+
+    /// Runs one rrdtool command whose arguments may be any bytes, as paths of names that
+    /// are not UTF-8 or hold line breaks are: on a worker when pipe mode can carry them,
+    /// otherwise in an rrdtool process of its own, given the arguments as they are (with
+    /// the same timeout). `create` and `update` answer an empty reply either way; `last`
+    /// and `info` answer their lines.
+    ///
+    /// ```no_run
+    /// use std::ffi::OsStr;
+    /// use std::os::unix::ffi::OsStrExt;
+    /// use collectd_rrd::rrdtool::{Pool, PoolConfig};
+    ///
+    /// let pool = Pool::new(PoolConfig::default())?;
+    /// let reply = pool.run_os(&[OsStr::new("last"), OsStr::from_bytes(b"/rrd/h\nx/p/gauge.rrd")])?;
+    /// println!("{}", reply.text());
+    /// # Ok::<(), collectd_rrd::rrdtool::RrdtoolError>(())
+    /// ```
+    pub fn run_os<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<Reply, RrdtoolError> {
+        let command = args.first().map(|a| a.as_ref().to_string_lossy().into_owned()).unwrap_or_default();
+        match pipe::encode_line_bytes(args.iter().map(|a| a.as_ref().as_bytes())) {
+            Ok(line) => self.run_line(&command, &line),
+            Err(_) => self.run_alone(&command, args),
+        }
+    }
+
+    /// Runs `rrdtool ARGS…` as a process of its own, under the watchdog.
+    fn run_alone<S: AsRef<OsStr>>(&self, command: &str, args: &[S]) -> Result<Reply, RrdtoolError> {
+        let config = &self.inner.config;
+        let mut cmd = rrdtool_command(config);
+        cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child =
+            cmd.spawn().map_err(|source| RrdtoolError::Spawn { program: config.program.clone(), source })?;
+        let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(RrdtoolError::Spawn {
+                program: config.program.clone(),
+                source: std::io::Error::other("no pipes"),
+            });
+        };
+        let child = Arc::new(Mutex::new(child));
+        let (id, fired) = self.inner.watchdog.arm(Instant::now() + config.timeout, child.clone());
+        let errors = thread::Builder::new().name("rrdtool-stderr".into()).spawn(move || {
+            let mut text = Vec::new();
+            let _ = stderr.read_to_end(&mut text);
+            text
+        });
+        let mut out = Vec::new();
+        let read = stdout.read_to_end(&mut out);
+        let err_text = errors.ok().and_then(|t| t.join().ok()).unwrap_or_default();
+        // Both pipes are closed: the process has ended or is about to.
+        let status = child.lock().unwrap_or_else(|e| e.into_inner()).wait();
+        self.inner.watchdog.disarm(id);
+        if fired.load(Ordering::SeqCst) {
+            return Err(RrdtoolError::Timeout { command: command.into(), timeout: config.timeout });
+        }
+        let worker_error =
+            |detail: String| RrdtoolError::Worker { command: command.into(), detail, stderr: String::new() };
+        read.map_err(|e| worker_error(format!("reading rrdtool's output: {e}")))?;
+        let status = status.map_err(|e| worker_error(format!("waiting for rrdtool: {e}")))?;
+        let err_text = String::from_utf8_lossy(&err_text);
+        if !status.success() {
+            let message = err_text.trim();
+            let message = message.strip_prefix("ERROR:").unwrap_or(message).trim();
+            let message = if message.is_empty() { format!("rrdtool ended with {status}") } else { message.to_owned() };
+            return Err(RrdtoolError::Rrdtool { command: command.into(), message });
+        }
+        let lines = String::from_utf8_lossy(&out).lines().map(str::to_owned).collect();
+        Ok(Reply { lines, blobs: Vec::new() })
+    }
+
+    fn run_line(&self, command: &str, line: &[u8]) -> Result<Reply, RrdtoolError> {
         let mut retried = false;
         loop {
             let mut w = self.checkout()?;
-            match self.attempt(&mut w, &command, &line) {
+            match self.attempt(&mut w, command, line) {
                 Attempt::Done(result) => {
                     let healthy = matches!(&result, Ok(_) | Err(RrdtoolError::Rrdtool { .. }));
                     self.checkin(w, healthy);

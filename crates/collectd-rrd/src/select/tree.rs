@@ -5,19 +5,23 @@ use std::fmt::Write;
 
 use super::DsLookup;
 use crate::index::{RrdFile, Snapshot};
+use crate::naming;
 
 fn ds_text(file: &RrdFile, ds_of: &DsLookup) -> String {
     match ds_of(file) {
         Ok(names) => format!("[{}]", names.join(", ")),
-        Err(e) => format!("[data sources unreadable: {e}]"),
+        // The message may quote the path, and with it a name from the network.
+        Err(e) => format!("[data sources unreadable: {}]", naming::printable(&e.to_string())),
     }
 }
 
+/// The file name as the index shows it (escaped, see [`naming::display_name`]).
 fn file_name(file: &RrdFile) -> String {
-    file.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    format!("{}.rrd", naming::join_instance(&file.id.type_, file.id.type_instance.as_deref()))
 }
 
-/// Renders the whole snapshot as a tree (hosts, plugin directories, files).
+/// Renders the whole snapshot as a tree (hosts, plugin directories, files). Names are the
+/// index's, escaped ([`naming::display_name`]): the text is safe to print on a terminal.
 pub fn render(snap: &Snapshot, ds_of: &DsLookup) -> String {
     let mut out = String::new();
     for host in snap.hosts.values() {

@@ -18,6 +18,9 @@
 //!   *types.db* kind says, whatever kind the datagram declared: collectd keeps them in a C
 //!   union, so a DERIVE 42 received for a GAUGE source is the double with the bits of 42.
 
+use std::ffi::OsString;
+use std::path::Path;
+
 use collectd::protocol::{CdTime, DsType, Value};
 
 use super::cformat::{format_f, format_g};
@@ -144,24 +147,25 @@ pub fn rra_defs(step: u64, config: &CreateConfig) -> Result<Vec<String>, RrdCrea
 
 /// The whole `rrdtool create` argv (without `rrdtool`) for the file of a value list whose
 /// first value has `time` and `interval`:
-/// `create PATH -s STEP -b START DS:… RRA:…`.
+/// `create PATH -s STEP -b START DS:… RRA:…`. The path is kept as bytes (see
+/// [`crate::rrdtool::Pool::run_os`]); every other argument is ASCII.
 pub fn create_args(
-    path: &str,
+    path: &Path,
     set: &DataSet,
     time: CdTime,
     interval: CdTime,
     config: &CreateConfig,
-) -> Result<Vec<String>, RrdCreateError> {
+) -> Result<Vec<OsString>, RrdCreateError> {
     let step = step(interval, config)?;
     let rras = rra_defs(step, config)?;
     let mut start = time.as_secs_rounded() as i64;
     if start <= 0 {
         start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     }
-    let mut args = vec!["create".to_owned(), path.to_owned(), "-s".into(), step.to_string(), "-b".into()];
-    args.push((start - 1).to_string());
-    args.extend(ds_defs(set, interval, config));
-    args.extend(rras);
+    let mut args: Vec<OsString> = vec!["create".into(), path.into(), "-s".into(), step.to_string().into(), "-b".into()];
+    args.push((start - 1).to_string().into());
+    args.extend(ds_defs(set, interval, config).into_iter().map(OsString::from));
+    args.extend(rras.into_iter().map(OsString::from));
     Ok(args)
 }
 
@@ -289,7 +293,7 @@ mod tests {
     fn create_argv() {
         let db = TypesDb::builtin();
         let args = create_args(
-            "/d/h/p/if_octets.rrd",
+            Path::new("/d/h/p/if_octets.rrd"),
             db.get("if_octets").unwrap(),
             CdTime::from_secs_f64(1_700_000_000.6),
             CdTime::from_secs(10),

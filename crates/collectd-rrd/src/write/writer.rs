@@ -20,6 +20,8 @@
 //!   before the threads end.
 
 use std::collections::{HashMap, VecDeque};
+use std::ffi::{OsStr, OsString};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -29,6 +31,7 @@ use collectd::protocol::CdTime;
 
 use super::create::{self, CreateConfig};
 use super::types_db::DataSet;
+use crate::naming::display_path;
 use crate::rrdtool::{Pool, RrdtoolError};
 
 /// How the writer batches.
@@ -396,30 +399,29 @@ fn flush_file(shared: &Shared, path: &Path, set: &DataSet, batch: &Batch, disk_l
         out.failed = total;
         out
     };
-    let Some(path_text) = path.to_str() else {
-        return fail(out, format!("{}: the path is not UTF-8; rrdtool cannot be given it", path.display()));
-    };
+    // For messages: the path's bytes with control characters and non-UTF-8 bytes escaped.
+    let shown = display_path(path);
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() => {
             if out.disk_last.is_none() {
-                match last_update(&shared.pool, path_text) {
+                match last_update(&shared.pool, path) {
                     Ok(last) => out.disk_last = Some(last),
-                    Err(e) => return fail(out, format!("{path_text}: cannot read the last update: {e}")),
+                    Err(e) => return fail(out, format!("{shown}: cannot read the last update: {e}")),
                 }
             }
         }
-        Ok(_) => return fail(out, format!("{path_text}: not a regular file")),
+        Ok(_) => return fail(out, format!("{shown}: not a regular file")),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             // collectd tries to create the file for every value until it succeeds; a
             // value whose interval gives no step makes no file and is lost.
             let mut created = None;
             for i in 0..batch.len() {
-                match create::create_args(path_text, set, batch.times[i], batch.intervals[i], &shared.config.create) {
+                match create::create_args(path, set, batch.times[i], batch.intervals[i], &shared.config.create) {
                     Ok(args) => {
                         created = Some((i, args));
                         break;
                     }
-                    Err(e) if i == 0 => crate::log_limit::warn(&format!("{path_text}: not created: {e}")),
+                    Err(e) if i == 0 => crate::log_limit::warn(&format!("{shown}: not created: {e}")),
                     Err(_) => {}
                 }
             }
@@ -432,34 +434,37 @@ fn flush_file(shared: &Shared, path: &Path, set: &DataSet, batch: &Batch, disk_l
             if let Some(dir) = path.parent()
                 && let Err(e) = std::fs::create_dir_all(dir)
             {
-                return fail(out, format!("{}: cannot create the directory: {e}", dir.display()));
+                return fail(out, format!("{}: cannot create the directory: {e}", display_path(dir)));
             }
-            if let Err(e) = shared.pool.run(&args) {
-                return fail(out, format!("{path_text}: rrdtool create failed: {e}"));
+            if let Err(e) = shared.pool.run_os(&args) {
+                return fail(out, format!("{shown}: rrdtool create failed: {e}"));
+            }
+            if let Err(e) = check_created(path, &args) {
+                return fail(out, format!("{shown}: rrdtool create failed: {e}"));
             }
             out.created = true;
             // `-b` is the first value's second minus one.
-            let start: i64 = args[5].parse().unwrap_or(0);
+            let start: i64 = args[5].to_str().and_then(|a| a.parse().ok()).unwrap_or(0);
             out.disk_last = Some(start);
         }
-        Err(e) => return fail(out, format!("{path_text}: {e}")),
+        Err(e) => return fail(out, format!("{shown}: {e}")),
     }
     let mut last = out.disk_last.unwrap_or(i64::MIN);
     let sources = set.sources.len();
-    let mut args: Vec<String> = Vec::with_capacity(2 + batch.len().min(shared.config.batch_size));
-    let run = |args: &mut Vec<String>, last: i64, out: &mut Outcome| {
+    let mut args: Vec<OsString> = Vec::with_capacity(2 + batch.len().min(shared.config.batch_size));
+    let run = |args: &mut Vec<OsString>, last: i64, out: &mut Outcome| {
         let count = (args.len() - 2) as u64;
         if count == 0 {
             return;
         }
         out.updates += 1;
-        match shared.pool.run(args.as_slice()) {
+        match shared.pool.run_os(args.as_slice()) {
             Ok(_) => {
                 out.written += count;
                 out.disk_last = Some(last);
             }
             Err(e) => {
-                crate::log_limit::warn(&format!("{path_text}: rrdtool update of {count} values failed: {e}"));
+                crate::log_limit::warn(&format!("{shown}: rrdtool update of {count} values failed: {e}"));
                 out.failed += count;
                 // Read the file's last update again before the next batch.
                 out.disk_last = None;
@@ -470,7 +475,7 @@ fn flush_file(shared: &Shared, path: &Path, set: &DataSet, batch: &Batch, disk_l
     for (i, &time) in batch.times.iter().enumerate().skip(skip) {
         if args.is_empty() {
             args.push("update".into());
-            args.push(path_text.to_owned());
+            args.push(path.into());
         }
         let second = create::update_time(time) as i64;
         if second <= last {
@@ -478,7 +483,7 @@ fn flush_file(shared: &Shared, path: &Path, set: &DataSet, batch: &Batch, disk_l
             continue;
         }
         last = second;
-        args.push(create::update_arg(time, set, &batch.values[i * sources..(i + 1) * sources]));
+        args.push(create::update_arg(time, set, &batch.values[i * sources..(i + 1) * sources]).into());
         if args.len() - 2 >= shared.config.batch_size {
             run(&mut args, last, &mut out);
             if out.disk_last.is_none() {
@@ -495,9 +500,79 @@ fn flush_file(shared: &Shared, path: &Path, set: &DataSet, batch: &Batch, disk_l
     out
 }
 
+/// Why `rrdtool create` made no file although it answered OK.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateCheckError {
+    /// The file system refused the file's bytes: the real cause (no space left, quota,
+    /// read-only file system, permissions), found by writing as much as the file needs.
+    #[error("rrdtool answered OK but no file was made: {source} (writing the {size} bytes the file needs in {dir})")]
+    Refused {
+        /// The directory.
+        dir: String,
+        /// About how many bytes the file needs.
+        size: u64,
+        /// What the file system answered.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is missing though its bytes can be written: the cause is unknown.
+    #[error("rrdtool answered OK but no file was made ({detail}; {size} bytes could be written in {dir})")]
+    Missing {
+        /// The directory.
+        dir: String,
+        /// About how many bytes the file needs.
+        size: u64,
+        /// What `stat` says about the path.
+        detail: String,
+    },
+}
+
+/// rrdtool 1.7 answers `create` with OK when it could not write the file (a full disk):
+/// checks that the file is there, and if not, finds the real cause by writing a
+/// temporary file of the size the RRD needs in the same directory.
+pub fn check_created(path: &Path, create_args: &[OsString]) -> Result<(), CreateCheckError> {
+    let missing = match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => return Ok(()),
+        Ok(_) => "not a regular file".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let size = estimated_size(create_args);
+    let probe = || -> std::io::Result<()> {
+        let mut file = tempfile::Builder::new().prefix(".collectd-view-probe").tempfile_in(dir)?;
+        let block = vec![0u8; 64 << 10];
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(block.len() as u64) as usize;
+            file.as_file_mut().write_all(&block[..n])?;
+            left -= n as u64;
+        }
+        file.as_file().sync_all()
+    };
+    match probe() {
+        Err(e) => {
+            // The OS's own words, without the temporary file's name.
+            let source = e.raw_os_error().map_or(e, std::io::Error::from_raw_os_error);
+            Err(CreateCheckError::Refused { dir: display_path(dir), size, source })
+        }
+        Ok(()) => Err(CreateCheckError::Missing { dir: display_path(dir), size, detail: missing }),
+    }
+}
+
+/// About the size of the RRD file `create_args` makes: a header, and 8 bytes per data
+/// source per row of each archive (`RRA:CF:xff:steps:rows`).
+fn estimated_size(create_args: &[OsString]) -> u64 {
+    let args: Vec<&str> = create_args.iter().filter_map(|a| a.to_str()).collect();
+    let sources = args.iter().filter(|a| a.starts_with("DS:")).count() as u64;
+    let rras: Vec<u64> =
+        args.iter().filter(|a| a.starts_with("RRA:")).filter_map(|a| a.rsplit(':').next()?.parse().ok()).collect();
+    let header = 1024 + sources * 240 + rras.len() as u64 * (120 + sources * 96);
+    header + rras.iter().sum::<u64>() * sources * 8
+}
+
 /// `rrdtool last FILE`.
-fn last_update(pool: &Pool, path: &str) -> Result<i64, RrdtoolError> {
-    let reply = pool.run(&["last", path])?;
+fn last_update(pool: &Pool, path: &Path) -> Result<i64, RrdtoolError> {
+    let reply = pool.run_os(&[OsStr::new("last"), path.as_os_str()])?;
     let unexpected = |detail: String| RrdtoolError::Reply { command: "last".into(), detail };
     let line = reply.lines.first().ok_or_else(|| unexpected("empty reply".into()))?;
     line.trim().parse().map_err(|_| unexpected(format!("{line:?} is not a time")))

@@ -68,7 +68,8 @@ pub fn run(args: DumpArgs) -> anyhow::Result<()> {
         let bytes = &buf[..len];
         let datagram = parse(bytes, &auth.security());
         for record in &datagram.records {
-            let line = serde_json::to_string(&dump::record_json(record, from)).context("encoding JSON")?;
+            let json = serde_json::to_string(&dump::record_json(record, from)).context("encoding JSON")?;
+            let line = terminal_safe_json(&json);
             if !write_line(&mut out, &line)? {
                 return Ok(());
             }
@@ -89,6 +90,29 @@ pub fn run(args: DumpArgs) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// A JSON line with every character a terminal could act on written as a `\uXXXX`
+/// escape: serde_json escapes the C0 controls (`ESC` is `\u001b`) but writes `DEL`, the
+/// C1 controls (U+009B is a CSI to some terminals) and the bidirectional overrides as they
+/// are. They can only be inside strings, where the escape means the same character.
+fn terminal_safe_json(json: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    };
+    if !json.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Writes a line; false when stdout is closed (a reader like `head` went away).
@@ -115,6 +139,15 @@ fn flush(out: &mut impl Write) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_lines_carry_no_terminal_controls() {
+        let json = serde_json::to_string(&serde_json::json!({"host": "a\u{1b}[31m\u{7f}\u{9b}2J\u{202e}z"})).unwrap();
+        let safe = terminal_safe_json(&json);
+        assert!(!safe.chars().any(|c| c.is_control()), "{safe}");
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back["host"], "a\u{1b}[31m\u{7f}\u{9b}2J\u{202e}z");
+    }
 
     #[test]
     fn write_line_stops_quietly_on_a_closed_pipe() {

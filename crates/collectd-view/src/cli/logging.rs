@@ -1,5 +1,6 @@
 //! The binary's logger: what the libraries say through `log`, on stderr, one line each as
-//! `collectd-view: [LEVEL: ]message`. Warnings show by default, and this program's own
+//! `collectd-view: [LEVEL: ]message`, its control characters escaped (a message may quote
+//! a name from the network: no line may carry a terminal escape sequence). Warnings show by default, and this program's own
 //! progress (listening, serving, stopping); `RUST_LOG` (env_logger's syntax) says otherwise.
 
 use std::io::Write;
@@ -18,7 +19,20 @@ pub fn init() {
                 log::Level::Error => "error: ".to_owned(),
                 other => format!("{} {}: ", other.as_str().to_ascii_lowercase(), record.target()),
             };
-            writeln!(out, "collectd-view: {level}{}", record.args())
+            let message = record.args().to_string();
+            writeln!(out, "collectd-view: {level}{}", collectd_rrd::naming::printable(&message))
         })
         .init();
+}
+
+/// Text of several lines for the terminal: each line with its control characters escaped
+/// ([`collectd_rrd::naming::printable`]), the line breaks kept.
+///
+/// ```
+/// use collectd_view::cli::logging::printable_lines;
+///
+/// assert_eq!(printable_lines("no host \x1b[31m\n\nCaused by: x"), "no host \\x1b[31m\n\nCaused by: x");
+/// ```
+pub fn printable_lines(text: &str) -> String {
+    text.split('\n').map(|line| collectd_rrd::naming::printable(line)).collect::<Vec<_>>().join("\n")
 }

@@ -245,3 +245,35 @@ pub fn udp_rx_queue(port: u16) -> Option<u64> {
 pub fn wait_drained(port: u16, timeout: Duration) -> bool {
     poll(timeout, || (udp_rx_queue(port) == Some(0)).then_some(())).is_some()
 }
+
+/// A datagram of one value list whose names are any bytes (the library's writer takes
+/// text): HOST, TIME, INTERVAL (whole seconds), PLUGIN, PLUGIN_INSTANCE, TYPE,
+/// TYPE_INSTANCE and one GAUGE value.
+pub fn raw_gauge_datagram(names: [&[u8]; 5], time: u64, interval: u64, value: f64) -> Vec<u8> {
+    fn string(out: &mut Vec<u8>, kind: u16, s: &[u8]) {
+        out.extend_from_slice(&kind.to_be_bytes());
+        out.extend_from_slice(&((4 + s.len() + 1) as u16).to_be_bytes());
+        out.extend_from_slice(s);
+        out.push(0);
+    }
+    fn number(out: &mut Vec<u8>, kind: u16, n: u64) {
+        out.extend_from_slice(&kind.to_be_bytes());
+        out.extend_from_slice(&12u16.to_be_bytes());
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+    let [host, plugin, plugin_instance, type_, type_instance] = names;
+    let mut out = Vec::new();
+    string(&mut out, 0x0000, host);
+    number(&mut out, 0x0001, time);
+    number(&mut out, 0x0007, interval);
+    string(&mut out, 0x0002, plugin);
+    string(&mut out, 0x0003, plugin_instance);
+    string(&mut out, 0x0004, type_);
+    string(&mut out, 0x0005, type_instance);
+    out.extend_from_slice(&0x0006u16.to_be_bytes());
+    out.extend_from_slice(&15u16.to_be_bytes());
+    out.extend_from_slice(&1u16.to_be_bytes());
+    out.push(1); // GAUGE
+    out.extend_from_slice(&value.to_le_bytes());
+    out
+}
