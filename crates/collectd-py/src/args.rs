@@ -18,7 +18,7 @@
 use std::borrow::Cow;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::types::{PyDict, PyInt, PyString, PyTuple};
 use smallvec::SmallVec;
 
 /// Names and stats of one call held inline: no allocation for up to 8 of each.
@@ -75,6 +75,14 @@ impl<'py> Stats<'py> {
         for (name, value) in stats.iter() {
             // Keyword names are always strings in CPython; a dict built by hand is checked.
             let Ok(name) = name.cast_into::<PyString>() else { continue };
+            // An int (not a bool) within 64 bits: converted directly, as float(int) rounds
+            // it; the general path asks the object for a new float.
+            if value.is_exact_instance_of::<PyInt>()
+                && let Ok(int) = value.extract::<i64>()
+            {
+                items.push((name, int as f64));
+                continue;
+            }
             match value.extract::<f64>() {
                 Ok(number) => items.push((name, number)),
                 Err(error) => {

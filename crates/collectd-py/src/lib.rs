@@ -144,10 +144,10 @@ impl PyConnection {
 /// subclasses it.
 #[pyclass(frozen, subclass, module = "collectd._native", name = "Counter")]
 struct PyCounter {
-    connection: collectd::Connection,
+    /// The category resolved once: recording looks up only the stats' names.
+    counter: collectd::OwnedCounter,
     /// The name as given (sanitised by the library when recording).
     category: Py<PyString>,
-    category_str: String,
 }
 
 #[pymethods]
@@ -159,8 +159,8 @@ impl PyCounter {
             .map_err(|_| PyTypeError::new_err("Counter(connection, category) needs a collectd._native.Connection"))?;
         let category =
             category.cast::<PyString>().map_err(|_| PyTypeError::new_err("a category name is a str"))?.clone();
-        let category_str = category.to_string_lossy().into_owned();
-        Ok(PyCounter { connection: connection.get().inner.clone(), category: category.unbind(), category_str })
+        let counter = connection.get().inner.owned_counter(&category.to_string_lossy());
+        Ok(PyCounter { counter, category: category.unbind() })
     }
 
     /// The category's name, as it was given.
@@ -178,7 +178,7 @@ impl PyCounter {
         let pairs = stats.pairs();
         let borrowed: Inline<(&str, f64)> = pairs.iter().map(|(n, v)| (n.as_ref(), *v)).collect();
         let names: Inline<&str> = specifics.iter().map(Cow::as_ref).collect();
-        self.connection.counter(&self.category_str).record(&names, &borrowed);
+        self.counter.counter().record(&names, &borrowed);
         logbridge::drain(py);
     }
 
@@ -191,7 +191,7 @@ impl PyCounter {
         let stats = Stats::read("set_exact", stats);
         let pairs = stats.pairs();
         let borrowed: Inline<(&str, f64)> = pairs.iter().map(|(n, v)| (n.as_ref(), *v)).collect();
-        self.connection.counter(&self.category_str).set_exact(&borrowed);
+        self.counter.counter().set_exact(&borrowed);
         logbridge::drain(py);
     }
 }

@@ -28,8 +28,8 @@ pub mod protocol;
 pub mod server;
 
 pub use client::{
-    Connection, ConnectionBuilder, Counter, DEFAULT_INTERVAL, DEFAULT_PORT, Delivery, Destination, MemorySink, Runtime,
-    SenderStats, SentDatagram, Sink, Stat, UdpSink, flush, sanitize, shutdown, start_threads,
+    Connection, ConnectionBuilder, Counter, DEFAULT_INTERVAL, DEFAULT_PORT, Delivery, Destination, MemorySink,
+    OwnedCounter, Runtime, SenderStats, SentDatagram, Sink, Stat, UdpSink, flush, sanitize, shutdown, start_threads,
 };
 pub use protocol::Credentials;
 

@@ -134,6 +134,20 @@ impl Connection {
         Counter { connection: &self.state, category: local::category(&self.state, category) }
     }
 
+    /// The counter of `category`, resolved once and holding its own handle on the
+    /// connection: for code that keeps a counter in a struct and records through it
+    /// often (a language binding's counter object, say), without looking the category up
+    /// again on every call.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().collectd_port(26009).build();
+    /// let coins = conn.owned_counter("coin_stats");
+    /// coins.counter().record(&["heads"], &[("flips", 1.0)]);
+    /// ```
+    pub fn owned_counter(&self, category: &str) -> OwnedCounter {
+        OwnedCounter { connection: self.clone(), category: local::category(&self.state, category) }
+    }
+
     /// The host name statistics are sent under.
     ///
     /// ```
@@ -508,6 +522,25 @@ impl ConnectionBuilder {
             settings.max_packet_size = size;
         }
         Connection { state: runtime.connection(settings), runtime }
+    }
+}
+
+/// A counter that owns a handle on its connection: [`Connection::owned_counter`].
+#[derive(Clone, Debug)]
+pub struct OwnedCounter {
+    connection: Connection,
+    category: u32,
+}
+
+impl OwnedCounter {
+    /// The counter, to record through.
+    pub fn counter(&self) -> Counter<'_> {
+        Counter { connection: &self.connection.state, category: self.category }
+    }
+
+    /// The connection it records on.
+    pub fn connection(&self) -> &Connection {
+        &self.connection
     }
 }
 

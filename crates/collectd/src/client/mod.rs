@@ -26,7 +26,7 @@ mod sink;
 mod state;
 mod udp;
 
-pub use connection::{Connection, ConnectionBuilder, Counter, DEFAULT_INTERVAL, DEFAULT_PORT, Stat};
+pub use connection::{Connection, ConnectionBuilder, Counter, DEFAULT_INTERVAL, DEFAULT_PORT, OwnedCounter, Stat};
 pub use memory::{MemorySink, SentDatagram};
 pub use names::sanitize;
 pub use runtime::Runtime;
