@@ -2,7 +2,13 @@
 
 use clap::Parser;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     collectd_view::cli::logging::init();
-    collectd_view::cli::Cli::parse().run()
+    match collectd_view::cli::Cli::parse().run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprint!("{}", collectd_view::cli::error_report(&e));
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -10,7 +10,41 @@ pub mod ls;
 pub mod receive;
 pub mod serve;
 
+use std::path::Path;
+
 use clap::{Parser, Subcommand};
+
+/// collectd's DataDir when collectd is installed from a distribution's package: the
+/// default of `--data-dir`.
+pub const DEFAULT_DATA_DIR: &str = "/var/lib/collectd/rrd";
+
+/// An error as the command prints it: `collectd-view: error: {e}`, then each cause whose
+/// text the lines above do not already contain (many errors repeat their source's message).
+pub fn error_report(e: &anyhow::Error) -> String {
+    let mut out = format!("collectd-view: error: {e}\n");
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !text.is_empty() && !out.contains(&text) {
+            out.push_str(&format!("  caused by: {text}\n"));
+        }
+    }
+    out
+}
+
+/// Fails with a hint when `data_dir` does not exist: which option names another, and the
+/// demo for a first look.
+pub fn check_data_dir(data_dir: &Path) -> anyhow::Result<()> {
+    if data_dir.exists() {
+        return Ok(());
+    }
+    let default = data_dir == Path::new(DEFAULT_DATA_DIR);
+    anyhow::bail!(
+        "{}data directory {} does not exist\n  hint: give collectd's DataDir (the rrdtool plugin's) with --data-dir DIR, \
+         or run `collectd-view demo` to see example data",
+        if default { "the default " } else { "" },
+        data_dir.display()
+    )
+}
 
 /// Graph, browse and receive the statistics that collectd stores as RRD files.
 #[derive(Parser, Debug)]

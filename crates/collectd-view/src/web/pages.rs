@@ -12,12 +12,14 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, PreEscaped, html};
 
 use super::endpoints::{GraphRequest, command_lines};
-use super::html::{Crumb, Figure, PageUrl, age_badge, figure, layout, mode_bar, range_bar, sparkline};
+use super::html::{
+    Crumb, Figure, PageUrl, add_link, age_badge, figure, layout, mode_bar, range_bar, spark_img, sparkline, with_unit,
+};
 use super::params::{Mode, Params, Query, SeriesRef, Target, View, seg};
 use super::search::{file_href, file_label, file_ref};
 use super::{AppState, GraphOut, Problem, blocking};
 use collectd_rrd::graph::Format;
-use collectd_rrd::graph::style::{Level, Threshold};
+use collectd_rrd::graph::style::{Level, StyleKey, Threshold};
 use collectd_rrd::index::{Host, ModuleTree, PluginDir, RrdFile, Snapshot};
 
 /// Plot size of the large graph of a detail page.
@@ -34,6 +36,31 @@ const CARD_VALUES: usize = 4;
 const CARD_SCAN: usize = 64;
 /// Most search results rendered into the overview.
 const PAGE_RESULTS: usize = 100;
+/// Above this many hosts, the overview's cards are compact (one sparkline, two values, a
+/// few links each): a page of a few hundred hosts stays small and quick to draw.
+const COMPACT_HOSTS: usize = 24;
+/// Most category or plugin links on a compact card.
+const COMPACT_TAGS: usize = 6;
+
+/// Seconds since `t`.
+fn age_of(t: Option<std::time::SystemTime>) -> Option<i64> {
+    t.map(|t| std::time::SystemTime::now().duration_since(t).map_or(0, |d| d.as_secs() as i64))
+}
+
+/// The newest modification and oldest creation times of a host's files: the overview's
+/// while fresh, else a `stat` per file.
+fn host_times(st: &AppState, h: &Arc<Host>) -> (Option<std::time::SystemTime>, Option<std::time::SystemTime>) {
+    st.fresh_card_data(h).map_or_else(|| super::cache::file_times(h), |c| (c.newest, c.oldest))
+}
+
+/// `view` fitted (when no range was asked for) to the age of the data of `hosts`.
+fn fit_to_hosts<'h>(st: &AppState, view: View, hosts: impl IntoIterator<Item = &'h Arc<Host>>) -> View {
+    if !view.defaulted {
+        return view;
+    }
+    let oldest = hosts.into_iter().filter_map(|h| host_times(st, h).1).min();
+    view.fit_age(age_of(oldest))
+}
 
 /// A page as a response: the HTML, or the problem page that says what went wrong.
 fn page_response(page: Result<Markup, Problem>) -> Response {
@@ -116,7 +143,7 @@ async fn render_all(st: &AppState, items: Vec<(Target, Mode, View)>) -> Vec<Resu
         .into_iter()
         .map(|(t, m, v)| {
             let st = st.clone();
-            tokio::task::spawn_blocking(move || st.render(&t, m, &v, Format::Png, false))
+            tokio::task::spawn_blocking(move || st.render(&t, m, &v, Format::Png, false, 1))
         })
         .collect();
     let mut out = Vec::new();
@@ -137,7 +164,7 @@ fn search_results(st: &AppState, snap: &Snapshot, q: &str) -> Markup {
             @for e in hits {
                 li {
                     a href=(e.href) { (e.label) }
-                    button.add.small type="button" data-ref=(e.sref.to_param()) title="Add to the combined graph" { "+" }
+                    (add_link(&e.sref.to_param(), "+ add", &View::default_sized(SPARK_SIZE)))
                 }
             }
         }
@@ -160,13 +187,18 @@ pub async fn overview(State(st): State<AppState>, RawQuery(q): RawQuery) -> Resp
 fn overview_page(st: &AppState, query: &str, view: &View) -> Markup {
     let snap = st.snapshot();
     let cards = st.card_data(&snap);
-    let card_view = card_view_key(view);
+    let view = &view.fit_age(age_of(cards.iter().filter_map(|c| c.oldest).min()));
+    let compact = snap.hosts.len() > COMPACT_HOSTS;
+    let card_view = format!("{}{}", card_view_key(view), if compact { "&compact" } else { "" });
     let url = PageUrl { path: "/".into(), fixed: Vec::new(), mode: None };
+    let stale = cards.iter().filter(|c| c.is_stale()).count();
     let body = html! {
         section.intro {
             h1 { "Overview" }
             p.muted {
-                (snap.hosts.len()) " hosts · " (snap.file_count()) " series in " code { (snap.data_dir.display()) }
+                (snap.hosts.len()) " hosts"
+                @if stale > 0 { " (" (stale) " stale)" }
+                " · " (snap.file_count()) " series in " code { (snap.data_dir.display()) }
             }
         }
         section #search-results .search-results hidden[query.is_empty()] {
@@ -177,9 +209,9 @@ fn overview_page(st: &AppState, query: &str, view: &View) -> Markup {
         @if snap.hosts.is_empty() {
             p.empty { "No hosts yet: collectd has not written any RRD file under this directory." }
         }
-        section.hosts {
+        section.hosts.compact[compact] {
             @for (h, data) in snap.hosts.values().zip(&cards) {
-                (host_card(h, data, view, &card_view))
+                (host_card(h, data, view, &card_view, compact))
             }
         }
     };
@@ -193,11 +225,20 @@ fn overview_page(st: &AppState, query: &str, view: &View) -> Markup {
 pub(crate) struct CardData {
     /// The newest modification time of its files.
     newest: Option<std::time::SystemTime>,
+    /// The oldest creation time of its files (the age of its data).
+    oldest: Option<std::time::SystemTime>,
     stale_after: i64,
     values: Vec<CurrentValue>,
     /// The card's markup but its age badge (which ages by itself), for the last view it
     /// was shown with.
     markup: Mutex<Option<Arc<CardMarkup>>>,
+}
+
+impl CardData {
+    /// Whether the host has written nothing for longer than its staleness limit.
+    fn is_stale(&self) -> bool {
+        age_of(self.newest).is_none_or(|a| a > self.stale_after)
+    }
 }
 
 /// A host card's markup around its age badge, for one view.
@@ -213,8 +254,10 @@ struct CardMarkup {
 /// Derives a host's [`CardData`] (blocking: a `stat` per file, file headers, `rrdtool
 /// lastupdate`).
 pub(crate) fn card_data(st: &AppState, h: &Host) -> CardData {
+    let (newest, oldest) = super::cache::file_times(h);
     CardData {
-        newest: super::cache::newest_mtime_of(h),
+        newest,
+        oldest,
         stale_after: stale_after(st, h),
         values: current_values(st, h),
         markup: Mutex::default(),
@@ -231,15 +274,17 @@ fn card_view_key(view: &View) -> String {
 
 /// A host's card: names, current values, sparklines and links, made once per card data and
 /// view (`card_view`: [`card_view_key`] of `view`); then the age badge, made each time.
-fn host_card(h: &Host, data: &CardData, view: &View, card_view: &str) -> Markup {
-    let kept = data.markup.lock().unwrap_or_else(|e| e.into_inner()).clone().filter(|m| m.view == card_view);
+fn host_card(h: &Host, data: &CardData, view: &View, card_view: &str, compact: bool) -> Markup {
+    let stale = data.is_stale();
+    let key = format!("{card_view}{}", if stale { "&stale" } else { "" });
+    let kept = data.markup.lock().unwrap_or_else(|e| e.into_inner()).clone().filter(|m| m.view == key);
     let m = kept.unwrap_or_else(|| {
-        let m = Arc::new(card_markup(h, data, view, card_view.to_owned()));
+        let m = Arc::new(card_markup(h, data, view, key, compact, stale));
         *data.markup.lock().unwrap_or_else(|e| e.into_inner()) = Some(m.clone());
         m
     });
     html! {
-        article.card.host-card data-host=(h.name) {
+        article.card.host-card.stale[stale] data-host=(h.name) {
             header {
                 (PreEscaped(&m.heading))
                 (age_badge(data.newest, data.stale_after))
@@ -249,16 +294,34 @@ fn host_card(h: &Host, data: &CardData, view: &View, card_view: &str) -> Markup 
     }
 }
 
-fn card_markup(h: &Host, data: &CardData, view: &View, key: String) -> CardMarkup {
+/// `n` things, or nothing when there are none: `3 plugins`, `1 category`.
+fn count(n: usize, one: &str, many: &str) -> Option<String> {
+    match n {
+        0 => None,
+        1 => Some(format!("1 {one}")),
+        n => Some(format!("{n} {many}")),
+    }
+}
+
+fn card_markup(h: &Host, data: &CardData, view: &View, key: String, compact: bool, stale: bool) -> CardMarkup {
     let series: usize = h.plugins.values().map(|p| p.files.len()).sum();
     let mods = modules(h);
     let n_cats: usize = mods.iter().map(|(_, m)| m.categories.len()).sum();
     let plugin_dirs = others(h);
+    let most_sparks = if compact { 1 } else { CARD_SPARKS };
     let mut sparks: Vec<(Target, Mode, String, String)> = Vec::new();
+    // An ordinary collectd host's summary comes first: load, then cpu and memory.
+    for (dir, ty) in [("load", "load"), ("memory", "memory")] {
+        if sparks.len() < most_sparks && h.plugins.get(dir).is_some_and(|d| d.files.values().any(|f| f.id.type_ == ty)) {
+            let t = Target::Plugin { host: h.name.clone(), dir: dir.to_owned(), type_: ty.to_owned(), ti: None };
+            let href = t.detail_url(view, Mode::Auto);
+            sparks.push((t, Mode::Auto, format!("{dir} · {ty}"), href));
+        }
+    }
     'outer: for (inst, m) in &mods {
         for (cat, c) in &m.categories {
             for (stat, s) in &c.stats {
-                if sparks.len() >= CARD_SPARKS {
+                if sparks.len() >= most_sparks {
                     break 'outer;
                 }
                 if s.base.is_some() {
@@ -278,8 +341,11 @@ fn card_markup(h: &Host, data: &CardData, view: &View, key: String) -> CardMarku
     for d in &plugin_dirs {
         let types: BTreeSet<&str> = d.files.values().map(|f| f.id.type_.as_str()).collect();
         for ty in types {
-            if sparks.len() >= CARD_SPARKS {
+            if sparks.len() >= most_sparks {
                 break;
+            }
+            if sparks.iter().any(|(t, ..)| matches!(t, Target::Plugin { dir, type_, .. } if *dir == d.dir_name && type_ == ty)) {
+                continue;
             }
             let t = Target::Plugin { host: h.name.clone(), dir: d.dir_name.clone(), type_: ty.to_owned(), ti: None };
             let href = t.detail_url(view, Mode::Auto);
@@ -289,35 +355,55 @@ fn card_markup(h: &Host, data: &CardData, view: &View, key: String) -> CardMarku
     let heading = html! {
         h2 { a href=(link(&host_path(&h.name), &[], view)) { (h.name) } }
     };
+    let plugin_groups: BTreeSet<&str> = plugin_dirs.iter().map(|d| d.plugin.as_str()).collect();
+    let meta: Vec<String> = [
+        count(series, "series", "series"),
+        count(n_cats, "category", "categories"),
+        count(plugin_groups.len(), "plugin", "plugins"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let values = if compact { &data.values[..data.values.len().min(2)] } else { &data.values[..] };
+    let tags = if compact { COMPACT_TAGS } else { usize::MAX };
+    let cat_links: Vec<(String, String)> = mods
+        .iter()
+        .flat_map(|(inst, m)| {
+            m.categories.keys().map(move |cat| {
+                let label = match inst {
+                    Some(i) => format!("{cat} ({i})"),
+                    None => cat.clone(),
+                };
+                (label, link(&category_path(&h.name, cat), &inst_params(*inst), view))
+            })
+        })
+        .collect();
     let body = html! {
-        p.meta { (series) " series · " (n_cats) " categories · " (plugin_dirs.len()) " plugins" }
-        (value_badges(&data.values, view))
+        p.meta { (meta.join(" · ")) }
+        (value_badges(values, view, stale))
         div.sparks {
             @for (t, m, label, href) in &sparks {
                 div.spark-item {
                     (spark_for(t, *m, view, href, label))
                     span.spark-label { (label) }
+                    span.spark-stats {}
                 }
             }
         }
-        @if n_cats > 0 {
+        @if !cat_links.is_empty() {
             p.tags {
                 span.muted { "Categories " }
-                @for (inst, m) in &mods {
-                    @for cat in m.categories.keys() {
-                        a.tag href=(link(&category_path(&h.name, cat), &inst_params(*inst), view)) {
-                            (cat) @if let Some(i) = inst { small { " (" (i) ")" } }
-                        }
-                    }
-                }
+                @for (label, href) in cat_links.iter().take(tags) { a.tag href=(href) { (label) } }
+                @if cat_links.len() > tags { a.more href=(link(&host_path(&h.name), &[], view)) { "+" (cat_links.len() - tags) " more" } }
             }
         }
         @if !plugin_dirs.is_empty() {
             p.tags {
                 span.muted { "Plugins " }
-                @for d in &plugin_dirs {
+                @for d in plugin_dirs.iter().take(tags) {
                     a.tag.plugin href=(link(&format!("/host/{}/plugin/{}", seg(&h.name), seg(&d.dir_name)), &[], view)) { (d.dir_name) }
                 }
+                @if plugin_dirs.len() > tags { a.more href=(link(&host_path(&h.name), &[], view)) { "+" (plugin_dirs.len() - tags) " more" } }
             }
         }
     };
@@ -328,6 +414,8 @@ fn card_markup(h: &Host, data: &CardData, view: &View, key: String) -> CardMarku
 struct CurrentValue {
     label: String,
     value: f64,
+    /// The unit, from the type's style.
+    unit: String,
     level: Level,
     threshold: Option<Threshold>,
     /// The graph its badge links to.
@@ -374,9 +462,11 @@ fn current_values(st: &AppState, h: &Host) -> Vec<CurrentValue> {
                 let label =
                     if d.dir_name == name { format!("{name} {ds}") } else { format!("{} {name} {ds}", d.dir_name) };
                 let label = if f.id.type_ == "load" && d.dir_name == "load" { format!("load {ds}") } else { label };
+                let unit = config.style(StyleKey::Type(&f.id.type_)).and_then(|s| s.unit.clone()).unwrap_or_default();
                 out.push(CurrentValue {
                     label,
                     value,
+                    unit,
                     level: threshold.as_ref().map_or(Level::Ok, |t| t.level(value)),
                     threshold,
                     target: t,
@@ -406,6 +496,7 @@ fn current_values(st: &AppState, h: &Host) -> Vec<CurrentValue> {
                 let v = CurrentValue {
                     label: format!("{cat} {stat}"),
                     value,
+                    unit: config.style(StyleKey::Category(cat)).and_then(|s| s.unit.clone()).unwrap_or_default(),
                     level: threshold.as_ref().map_or(Level::Ok, |t| t.level(value)),
                     threshold: threshold.clone(),
                     target: t,
@@ -445,18 +536,20 @@ fn short_number(v: f64) -> String {
     format!("{x:.digits$}{suffix}")
 }
 
-fn value_badges(values: &[CurrentValue], view: &View) -> Markup {
+fn value_badges(values: &[CurrentValue], view: &View, stale: bool) -> Markup {
     html! {
         @if !values.is_empty() {
             div.values {
+                @if stale { span.last-known { "last known:" } }
                 @for v in values {
+                    @let shown = with_unit(v.value, &v.unit);
                     @let title = match &v.threshold {
-                        Some(t) => format!("{}: {} (warning ≥ {}, critical ≥ {})", v.label, v.value,
+                        Some(t) => format!("{}: {shown} (warning ≥ {}, critical ≥ {})", v.label,
                             t.warning.map_or("–".to_owned(), |w| w.to_string()), t.critical.map_or("–".to_owned(), |c| c.to_string())),
-                        None => format!("{}: {}", v.label, v.value),
+                        None => format!("{}: {shown}", v.label),
                     };
                     a.badge.value.(v.level.name()) href=(v.target.detail_url(view, Mode::Auto)) title=(title) data-level=(v.level.name()) {
-                        (v.label) " " b { (short_number(v.value)) }
+                        (v.label) " " b { (short_number(v.value)) } @if !v.unit.is_empty() { " " (v.unit) }
                     }
                 }
             }
@@ -468,12 +561,7 @@ fn spark_for(t: &Target, mode: Mode, view: &View, href: &str, label: &str) -> Ma
     if mode == t.default_mode() {
         return sparkline(t, view, href, label);
     }
-    let src = super::params::graph_url("/graph.png", t, mode, view, &[("spark", "1")]);
-    html! {
-        a.spark href=(href) title=(label) {
-            img src=(src) alt=(label) loading="lazy" width=(view.width) height=(view.height);
-        }
-    }
+    spark_img(t, mode, view, href, label)
 }
 
 /// `GET /host/{host}`: the host's categories (the original module's data) and plugins.
