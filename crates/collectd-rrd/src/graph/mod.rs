@@ -870,6 +870,8 @@ mod tests {
                 "800",
                 "--height",
                 "300",
+                "--lower-limit",
+                "0",
                 "--imgformat",
                 "PNG",
                 "--grid-dash",
@@ -890,10 +892,10 @@ mod tests {
                 "VDEF:s0vavg=s0,AVERAGE",
                 "VDEF:s0vmax=s0max,MAXIMUM",
                 "VDEF:s0vlast=s0,LAST",
-                "GPRINT:s0vmin:%8.2lf%s",
-                "GPRINT:s0vavg:%8.2lf%s",
-                "GPRINT:s0vmax:%8.2lf%s",
-                "GPRINT:s0vlast:%8.2lf%s\\l",
+                "GPRINT:s0vmin:%7.2lf %s",
+                "GPRINT:s0vavg:%7.2lf %s",
+                "GPRINT:s0vmax:%7.2lf %s",
+                "GPRINT:s0vlast:%7.2lf %s\\l",
             ]
         );
     }
@@ -953,8 +955,10 @@ mod tests {
             vec![Series::single("heads", "/h.rrd", "value"), Series::single("tails", "/t.rrd", "value")],
         );
         let args = g.args().unwrap();
-        for want in
-            ["CDEF:c0=s0", "CDEF:c1=c0,s1,ADDNAN", "CDEF:rest=t,c1,UN,0,c1,IF,-,0,MAX", "CDEF:crest=c1,rest,ADDNAN"]
+        for want in [
+            "CDEF:c0=s0", "CDEF:c1=c0,s1,ADDNAN", "CDEF:rest=t,c1,UN,0,c1,IF,-,0,MAX,DUP,t,ABS,0.000000001,*,LT,EXC,0,EXC,IF",
+                "CDEF:crest=c1,rest,ADDNAN",
+            ]
         {
             assert!(args.contains(&want.to_owned()), "{want} missing from {args:?}");
         }
@@ -963,6 +967,35 @@ mod tests {
         assert!(tails < heads, "top of the stack is drawn first");
         assert!(args.iter().any(|a| a.starts_with("LINE2:t#000000:flips")));
         assert!(!args.iter().any(|a| a.contains("UN,0,s0,IF") || a.contains(",0,s")), "no unknown-as-zero");
+    }
+
+    #[test]
+    fn units_prefixes_zero_floor_and_prints() {
+        let mut g = Graph::new(
+            Kind::Stack { total: None, remainder: false },
+            vec![Series::single("user", "/u.rrd", "value"), Series::single("system", "/s.rrd", "value")],
+        );
+        g.unit = "jiffies".into();
+        g.si_prefix = false;
+        g.print_values = true;
+        g.look = crate::graph::style::look(false);
+        let args = g.args().unwrap();
+        assert_eq!(args[..2], ["--border", "0"], "the look comes first");
+        assert!(args.contains(&"--disable-rrdtool-tag".to_owned()));
+        assert!(args.windows(2).any(|w| w == ["--lower-limit", "0"]), "stacks start at 0");
+        assert!(args.iter().any(|a| a.starts_with("COMMENT:") && a.contains("(jiffies)")), "{args:?}");
+        assert!(args.contains(&"GPRINT:s0vavg:%9.4lg".to_owned()), "no SI prefix: {args:?}");
+        let prints: Vec<&String> = args.iter().filter(|a| a.starts_with("PRINT:")).collect();
+        assert_eq!(prints.len(), 8, "{prints:?}");
+        assert_eq!(prints[3], "PRINT:s0vlast:%.6lg");
+        let lines = Graph::new(Kind::Lines, vec![Series::single("x", "/x.rrd", "value")]);
+        assert!(!lines.args().unwrap().contains(&"--lower-limit".to_owned()), "lines keep rrdtool's scale");
+        let info: Vec<(String, String)> = ["1", "2.5", "4", "3", "nan", "-nan", "nan", "nan"]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("print[{i}]"), format!("\"{v}\"")))
+            .collect();
+        assert_eq!(Graph::printed(&info), [[Some(1.0), Some(2.5), Some(4.0), Some(3.0)], [None, None, None, None]]);
     }
 
     #[test]

@@ -90,6 +90,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn errors_print_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot read x: {0}")]
+        struct Repeats(#[source] std::io::Error);
+        let e = anyhow::Error::new(Repeats(std::io::Error::other("disk on fire"))).context("opening the index");
+        assert_eq!(error_report(&e), "collectd-view: error: opening the index\n  caused by: cannot read x: disk on fire\n");
+    }
+
+    #[test]
+    fn a_missing_default_data_dir_gets_a_hint() {
+        let e = check_data_dir(Path::new("/nonexistent/rrd")).unwrap_err().to_string();
+        assert!(e.starts_with("data directory /nonexistent/rrd does not exist"), "{e}");
+        if !Path::new(DEFAULT_DATA_DIR).exists() {
+            let e = check_data_dir(Path::new(DEFAULT_DATA_DIR)).unwrap_err().to_string();
+            assert!(e.starts_with("the default data directory /var/lib/collectd/rrd does not exist"), "{e}");
+            assert!(e.contains("--data-dir DIR") && e.contains("collectd-view demo"), "{e}");
+        }
+    }
+
+    #[test]
     fn cli_is_well_formed() {
         use clap::CommandFactory;
         Cli::command().debug_assert();

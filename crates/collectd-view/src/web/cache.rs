@@ -314,6 +314,10 @@ mod tests {
             geometry: Geometry::default(),
             etag: String::new(),
             last_modified: None,
+            values: Vec::new(),
+            title: String::new(),
+            unit: String::new(),
+            zoom: 1,
         }
     }
 

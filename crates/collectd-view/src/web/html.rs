@@ -37,7 +37,7 @@ pub fn layout(title: &str, page: &str, crumbs: &[Crumb], q: &str, body: Markup) 
                     nav.tools {
                         button.linkish #save-view type="button" title="Save this page's URL under a name (kept in this browser)" { "☆ Save view" }
                         a #basket href="/combine" title="The graph you are combining from 'Add to graph'" {
-                            "Combined graph " span.count #basket-count aria-label="series collected" { "0" }
+                            "Combined graph " span.count #basket-count { "0" }
                         }
                     }
                 }
@@ -50,6 +50,7 @@ pub fn layout(title: &str, page: &str, crumbs: &[Crumb], q: &str, body: Markup) 
                         }
                     }
                 }
+                div #announce .sr-only aria-live="polite" {}
                 main { (body) }
                 footer { "collectd-view · graphs by rrdtool · data from collectd" }
                 script src={ "/assets/app.js?v=" (asset_version("app.js")) } {}

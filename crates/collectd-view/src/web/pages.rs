@@ -584,19 +584,46 @@ pub async fn host(
 fn host_page(st: &AppState, host: &str, view: &View) -> Result<Markup, Problem> {
     let snap = st.snapshot();
     let h = lookup_host(&snap, host, view)?;
-    // The overview's newest modification time while fresh, else a `stat` per file of the host.
-    let newest = st.fresh_card_data(h).map_or_else(|| super::cache::newest_mtime_of(h), |c| c.newest);
+    // The overview's times while fresh, else a `stat` per file of the host.
+    let (newest, oldest) = host_times(st, h);
+    let view = &view.fit_age(age_of(oldest));
     let url = PageUrl { path: host_path(host), fixed: Vec::new(), mode: None };
     let mods = modules(h);
     let plugin_dirs = others(h);
     let series: usize = h.plugins.values().map(|p| p.files.len()).sum();
     let stale = stale_after(st, h);
+    let summary = host_summary(st, h);
+    let summary_view = view.sized(SUMMARY_SIZE.0, SUMMARY_SIZE.1);
+    let mut groups: Vec<(&str, Vec<&Arc<PluginDir>>)> = Vec::new();
+    for d in &plugin_dirs {
+        match groups.iter_mut().find(|(p, _)| *p == d.plugin) {
+            Some((_, v)) => v.push(d),
+            None => groups.push((d.plugin.as_str(), vec![d])),
+        }
+    }
     let body = html! {
         section.intro {
             h1 { (host) " " (age_badge(newest, stale)) }
             p.muted { (series) " series" }
         }
-        div.sparkrange { span.muted { "Sparklines over " } (range_bar(&url, view, None)) }
+        div.sparkrange { span.muted { "Graphs over " } (range_bar(&url, view, None)) }
+        @if !summary.is_empty() {
+            h2 { "Summary" }
+            div.summary {
+                @for (label, t) in &summary {
+                    @let href = t.detail_url(view, Mode::Auto);
+                    figure.graph.small {
+                        h3 { a href=(href) { (label) } }
+                        div.plot data-src=(super::params::graph_url("/graph.png", t, Mode::Auto, &summary_view, &[]))
+                            data-geo=(super::params::graph_url("/graph.json", t, Mode::Auto, &summary_view, &[]))
+                            data-w=(SUMMARY_SIZE.0) data-interactive="0" {
+                            img src=(super::params::graph_url("/graph.png", t, Mode::Auto, &summary_view, &[]))
+                                alt={ (label) " on " (host) ", " (view.resolve().map(|r| super::time::range_words(&r)).unwrap_or_default()) } loading="lazy";
+                        }
+                    }
+                }
+            }
+        }
         @if !mods.is_empty() {
             h2 { "Categories" span.muted.small { " · the original module's statistics" } }
             @for (inst, m) in &mods {
@@ -613,9 +640,7 @@ fn host_page(st: &AppState, host: &str, view: &View) -> Result<Markup, Problem> 
                                         td { a href=(href) { (stat) } }
                                         td { (spark_for(&t, if s.base.is_some() { Mode::Band } else { Mode::Auto }, view, &href, stat)) }
                                         td.muted.small { (s.specifics.len()) " specific" @if s.specifics.len() != 1 { "s" } }
-                                        td { @if let Some(b) = &s.base {
-                                            button.add.small type="button" data-ref=(file_ref(b).to_param()) title="Add to the combined graph" { "+" }
-                                        } }
+                                        td { @if let Some(b) = &s.base { (add_link(&file_ref(b).to_param(), "+", view)) } }
                                     }
                                 }
                             }
@@ -629,22 +654,31 @@ fn host_page(st: &AppState, host: &str, view: &View) -> Result<Markup, Problem> 
                 }
             }
         }
-        @if !plugin_dirs.is_empty() {
-            h2 { "Plugins" span.muted.small { " · collectd's own plugins" } }
+        @if !groups.is_empty() {
+            h2 { "Plugins" span.muted.small { " · collectd's own plugins, instances together" } }
             div.cards {
-                @for d in &plugin_dirs {
-                    @let types: BTreeSet<&str> = d.files.values().map(|f| f.id.type_.as_str()).collect();
+                @for (plugin, dirs) in &groups {
                     article.card {
-                        h3 { a href=(link(&format!("/host/{}/plugin/{}", seg(host), seg(&d.dir_name)), &[], view)) { (d.dir_name) } }
+                        h3 {
+                            @if let [d] = dirs.as_slice() {
+                                a href=(link(&format!("/host/{}/plugin/{}", seg(host), seg(&d.dir_name)), &[], view)) { (d.dir_name) }
+                            } @else {
+                                (plugin) span.muted.small { " · " (dirs.len()) " instances" }
+                            }
+                        }
                         table.stats {
-                            @for ty in types {
-                                @let t = Target::Plugin { host: host.to_owned(), dir: d.dir_name.clone(), type_: ty.to_owned(), ti: None };
-                                @let href = t.detail_url(view, Mode::Auto);
-                                @let n = d.files.values().filter(|f| f.id.type_ == ty).count();
-                                tr {
-                                    td { a href=(href) { (ty) } }
-                                    td { (sparkline(&t, view, &href, ty)) }
-                                    td.muted.small { (n) " file" @if n != 1 { "s" } }
+                            @for d in dirs {
+                                @let types: BTreeSet<&str> = d.files.values().map(|f| f.id.type_.as_str()).collect();
+                                @for ty in types {
+                                    @let t = Target::Plugin { host: host.to_owned(), dir: d.dir_name.clone(), type_: ty.to_owned(), ti: None };
+                                    @let href = t.detail_url(view, Mode::Auto);
+                                    @let n = d.files.values().filter(|f| f.id.type_ == ty).count();
+                                    @let label = if dirs.len() > 1 { format!("{} · {ty}", d.instance.as_deref().unwrap_or(&d.dir_name)) } else { ty.to_owned() };
+                                    tr {
+                                        td { a href=(href) { (label) } }
+                                        td { (sparkline(&t, view, &href, &format!("{} {ty}", d.dir_name))) }
+                                        td.muted.small { (n) " file" @if n != 1 { "s" } }
+                                    }
                                 }
                             }
                         }
@@ -655,6 +689,54 @@ fn host_page(st: &AppState, host: &str, view: &View) -> Result<Markup, Problem> 
     };
     let crumbs = range_crumbs(view, &[(host, None)]);
     Ok(layout(host, "host", &crumbs, "", body))
+}
+
+/// Plot size of the graphs of a host's summary.
+const SUMMARY_SIZE: (u32, u32) = (360, 90);
+
+/// An ordinary collectd host's summary, as CGP shows one: load, cpu, memory, the busiest
+/// interface and the busiest disk (most bytes counted; `lo` aside), those it has.
+fn host_summary(st: &AppState, h: &Host) -> Vec<(String, Target)> {
+    let plugin = |dir: &PluginDir, ty: &str| Target::Plugin {
+        host: h.name.clone(),
+        dir: dir.dir_name.clone(),
+        type_: ty.to_owned(),
+        ti: None,
+    };
+    let has = |d: &PluginDir, ty: &str| d.files.values().any(|f| f.id.type_ == ty);
+    let mut out = Vec::new();
+    if let Some(d) = h.plugins.get("load").filter(|d| has(d, "load")) {
+        out.push(("load".to_owned(), plugin(d, "load")));
+    }
+    let cpus: Vec<&Arc<PluginDir>> = h.plugins.values().filter(|d| d.plugin == "cpu" && has(d, "cpu")).collect();
+    if let Some(d) = cpus.iter().find(|d| d.instance.is_none()).or(cpus.first()) {
+        let label = if cpus.len() > 1 { format!("cpu ({} of {} cpus)", d.dir_name, cpus.len()) } else { "cpu".to_owned() };
+        out.push((label, plugin(d, "cpu")));
+    }
+    if let Some(d) = h.plugins.get("memory").filter(|d| has(d, "memory")) {
+        out.push(("memory".to_owned(), plugin(d, "memory")));
+    }
+    for (plugin_name, ty, what) in [("interface", "if_octets", "busiest interface"), ("disk", "disk_octets", "busiest disk")] {
+        let busiest = h
+            .plugins
+            .values()
+            .filter(|d| d.plugin == plugin_name && d.instance.as_deref() != Some("lo"))
+            .flat_map(|d| d.files.values().filter(|f| f.id.type_ == ty).map(move |f| (d, f)))
+            .map(|(d, f)| {
+                let total: f64 =
+                    st.last_values(&f.path).map(|(_, v)| v.iter().filter_map(|(_, x)| *x).sum()).unwrap_or(0.0);
+                (total, d, f)
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some((_, d, f)) = busiest {
+            let name = f.id.type_instance.clone().or_else(|| d.instance.clone()).unwrap_or_else(|| d.dir_name.clone());
+            out.push((
+                format!("{what}: {name}"),
+                Target::Plugin { host: h.name.clone(), dir: d.dir_name.clone(), type_: ty.to_owned(), ti: f.id.type_instance.clone() },
+            ));
+        }
+    }
+    out
 }
 
 /// Looks up the module tree and category of a category or stat page.
@@ -703,6 +785,7 @@ pub async fn category(
         let inst = p.name("inst")?;
         let view = View::from_params(&p, LIST_SIZE)?;
         let snap = st.snapshot();
+        let view = fit_to_hosts(&st, view, snap.host(&host));
         let c = lookup_category(&snap, &host, inst.as_deref(), &cat, &view)?;
         let stats: Vec<(String, Option<SeriesRef>)> =
             c.stats.iter().map(|(name, s)| (name.clone(), s.base.as_ref().map(|b| file_ref(b)))).collect();
@@ -767,6 +850,7 @@ pub async fn stat(
         let mode = target.mode(&p)?;
         let view = View::from_params(&p, DETAIL_SIZE)?;
         let snap = st.snapshot();
+        let view = fit_to_hosts(&st, view, snap.host(&host));
         let c = lookup_category(&snap, &host, inst.as_deref(), &cat, &view)?;
         let inst_q = inst_params(inst.as_deref());
         let s = c.stats.get(&stat).ok_or_else(|| {
@@ -829,7 +913,7 @@ pub async fn stat(
                         @for (sp, f) in &s.specifics {
                             li {
                                 a.active[specifics.len() == 1 && &specifics[0] == sp] href=(link(&stat_path, &[inst_q.as_slice(), &[("specific", sp.as_str())]].concat(), &page_view)) { (sp) }
-                                button.add.small type="button" data-ref=(file_ref(f).to_param()) title="Add to the combined graph" { "+ add to graph" }
+                                (add_link(&file_ref(f).to_param(), "+ add to graph", &page_view))
                             }
                         }
                     }
@@ -873,6 +957,7 @@ pub async fn plugin(
         let p = Params::parse(q.as_deref(), &["start", "end", "w", "h"])?;
         let view = View::from_params(&p, LIST_SIZE)?;
         let snap = st.snapshot();
+        let view = fit_to_hosts(&st, view, snap.host(&host));
         let d = lookup_dir(&snap, &host, &dir, &view)?;
         let types: BTreeSet<String> = d.files.values().map(|f| f.id.type_.clone()).collect();
         let targets: Vec<Target> = types
@@ -919,6 +1004,7 @@ pub async fn type_page(
         let mode = target.mode(&p)?;
         let view = View::from_params(&p, DETAIL_SIZE)?;
         let snap = st.snapshot();
+        let view = fit_to_hosts(&st, view, snap.host(&host));
         let d = lookup_dir(&snap, &host, &dir, &view)?;
         let type_path = format!("/host/{}/plugin/{}/type/{}", seg(&host), seg(&dir), seg(&ty));
         let files: Vec<_> = d.files.values().filter(|f| f.id.type_ == ty).collect();
@@ -982,7 +1068,7 @@ pub async fn type_page(
                                     Some(i) => a.active[ti.as_deref() == Some(i.as_str())] href=(link(&type_path, &[("ti", i)], &page_view)) { (name) },
                                     None => span { (name) },
                                 }
-                                button.add.small type="button" data-ref=(file_ref(f).to_param()) title="Add to the combined graph" { "+ add to graph" }
+                                (add_link(&file_ref(f).to_param(), "+ add to graph", &page_view))
                             }
                         }
                     }
@@ -1007,7 +1093,8 @@ pub async fn type_page(
 /// removal and the drawing mode in the URL.
 pub async fn combine(State(st): State<AppState>, RawQuery(q): RawQuery) -> Response {
     let r = async {
-        let p = Params::parse(q.as_deref(), &["s", "mode", "start", "end", "w", "h"])?;
+        let p = Params::parse(q.as_deref(), &["s", "mode", "start", "end", "w", "h", "q"])?;
+        let find = p.one("q")?.unwrap_or("").trim().to_owned();
         let target = Target::combine(&p.all("s"))?;
         let series = match &target {
             Target::Combine { series } => series.clone(),
@@ -1015,6 +1102,8 @@ pub async fn combine(State(st): State<AppState>, RawQuery(q): RawQuery) -> Respo
         };
         let mode = target.mode(&p)?;
         let view = View::from_params(&p, DETAIL_SIZE)?;
+        let snap = st.snapshot();
+        let view = fit_to_hosts(&st, view, series.iter().filter_map(|s| snap.host(&s.host)));
         let crumbs = range_crumbs(&view, &[("Combined graph", None)]);
         if series.is_empty() {
             let body = html! {
@@ -1024,6 +1113,7 @@ pub async fn combine(State(st): State<AppState>, RawQuery(q): RawQuery) -> Respo
                         strong { "Combined graph" } " at the top right, and this page draws them together (as lines, stacked, or summed across hosts)." }
                     p.muted { "The page's URL holds the whole graph: share it, bookmark it." }
                 }
+                (add_series(&st, &series, mode, &target, &view, &find))
             };
             return Ok(layout("Combined graph", "combine", &crumbs, "", body));
         }
@@ -1106,11 +1196,63 @@ pub async fn combine(State(st): State<AppState>, RawQuery(q): RawQuery) -> Respo
                 }
                 p { a.clear href="/combine" data-clear="1" { "Clear the combined graph" } }
             }
+            (add_series(&st, &series, mode, &target, &view, &find))
         };
         Ok::<_, Problem>(layout("Combined graph", "combine", &crumbs, "", body))
     }
     .await;
     page_response(r)
+}
+
+/// Most search results offered on the combined graph's page.
+const ADD_RESULTS: usize = 20;
+
+/// The combined graph's "add a series" form: a search whose results link to this graph
+/// with one more series (adding without JavaScript).
+fn add_series(st: &AppState, series: &[SeriesRef], mode: Mode, target: &Target, view: &View, find: &str) -> Markup {
+    let with = |extra: &SeriesRef| {
+        let mut q = Query::default();
+        for s in series.iter().chain([extra]) {
+            q.push("s", &s.to_param());
+        }
+        if mode != target.default_mode() {
+            q.push("mode", mode.name());
+        }
+        view.page_query(&mut q);
+        q.url("/combine")
+    };
+    let hits: Vec<(String, SeriesRef)> = if find.is_empty() {
+        Vec::new()
+    } else {
+        let snap = st.snapshot();
+        let idx = st.search_index(&snap);
+        idx.search(find, ADD_RESULTS).1.into_iter().map(|e| (e.label.clone(), e.sref.clone())).collect()
+    };
+    html! {
+        section.add-series {
+            h2 { "Add a series" }
+            form.find method="get" action="/combine" role="search" {
+                @for s in series { input type="hidden" name="s" value=(s.to_param()); }
+                @if mode != target.default_mode() { input type="hidden" name="mode" value=(mode.name()); }
+                @if !view.defaulted || view.start_text != super::params::DEFAULT_START { input type="hidden" name="start" value=(view.start_text); }
+                @if view.end_text != super::params::DEFAULT_END { input type="hidden" name="end" value=(view.end_text); }
+                label { "Find " input type="search" name="q" value=(find) placeholder="host, category, stat, plugin"; }
+                button type="submit" { "Find" }
+            }
+            @if !find.is_empty() {
+                @if hits.is_empty() { p.muted { "No series match " code { (find) } "." } }
+                ul.results {
+                    @for (label, sref) in &hits {
+                        li {
+                            (label) " "
+                            @if series.contains(sref) { span.muted { "(in the graph)" } }
+                            @else { a.add-here href=(with(sref)) aria-label={ "Add " (label) " to this graph" } { "+ add" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `GET /command?<graph parameters>`: the exact `rrdtool graph` and `rrdtool xport`
