@@ -378,6 +378,7 @@ fn write_history(dir: &Path, secs: u64) {
 
 /// Images of `scope` on screen have loaded (those below the fold load lazily).
 fn visible_images_loaded(s: &Session, scope: &str) {
+    s.exec("const e = document.querySelector(arguments[0]); if (e) e.scrollIntoView({block: 'start'});", json!([scope]));
     s.wait_until(
         &format!("images of {scope} on screen to load"),
         &format!(

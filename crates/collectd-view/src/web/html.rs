@@ -343,7 +343,7 @@ pub fn add_link(sref: &str, text: &str, view: &View) -> Markup {
     v.sized = false;
     v.page_query(&mut q);
     html! {
-        a.add href=(q.url("/combine")) data-ref=(sref) role="button" aria-label={ "Add " (sref) " to the combined graph" } { (text) }
+        a.add href=(q.url("/combine")) data-ref=(sref) role="button" aria-label={ (text) ": add " (sref) " to the combined graph" } { (text) }
     }
 }
 

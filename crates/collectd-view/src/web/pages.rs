@@ -1246,7 +1246,7 @@ fn add_series(st: &AppState, series: &[SeriesRef], mode: Mode, target: &Target, 
                         li {
                             (label) " "
                             @if series.contains(sref) { span.muted { "(in the graph)" } }
-                            @else { a.add-here href=(with(sref)) aria-label={ "Add " (label) " to this graph" } { "+ add" } }
+                            @else { a.add-here href=(with(sref)) aria-label={ "+ add " (label) " to this graph" } { "+ add" } }
                         }
                     }
                 }

@@ -167,7 +167,7 @@
           b.href = combineUrl([r.ref]);
           b.setAttribute("data-ref", r.ref);
           b.setAttribute("role", "button");
-          b.setAttribute("aria-label", "Add " + r.label + " to the combined graph");
+          b.setAttribute("aria-label", "+ add " + r.label + " to the combined graph");
           li.appendChild(a); li.appendChild(b); ul.appendChild(li);
         });
         results.appendChild(ul);
