@@ -336,16 +336,21 @@ fn write_history(dir: &Path, secs: u64) {
         send(at(ValueList::new("worker1", "any", "gauge", vec![Value::Gauge(20.0 + 10.0 * wave)])
             .with_type_instance("queue-size")));
         let s = "server1";
-        send(at(ValueList::new(s, "load", "load", vec![
-            Value::Gauge(0.5 + 0.3 * wave),
-            Value::Gauge(0.4),
-            Value::Gauge(0.3),
-        ])));
+        send(at(ValueList::new(
+            s,
+            "load",
+            "load",
+            vec![Value::Gauge(0.5 + 0.3 * wave), Value::Gauge(0.4), Value::Gauge(0.3)],
+        )));
         for (j, (state, rate)) in
-            [("user", 40), ("system", 15), ("idle", 300), ("nice", 5), ("interrupt", 2), ("softirq", 3)].into_iter().enumerate()
+            [("user", 40), ("system", 15), ("idle", 300), ("nice", 5), ("interrupt", 2), ("softirq", 3)]
+                .into_iter()
+                .enumerate()
         {
             let jiffies = (k as i64) * rate + (j as i64) * 1000;
-            send(at(ValueList::new(s, "cpu", "cpu", vec![Value::Derive(jiffies)]).with_plugin_instance("0").with_type_instance(state)));
+            send(at(ValueList::new(s, "cpu", "cpu", vec![Value::Derive(jiffies)])
+                .with_plugin_instance("0")
+                .with_type_instance(state)));
         }
         for (state, v) in [("used", 2.0e9 + 1e8 * wave), ("free", 1.0e9), ("cached", 5.0e8), ("buffered", 1.0e8)] {
             send(at(ValueList::new(s, "memory", "memory", vec![Value::Gauge(v)]).with_type_instance(state)));
@@ -378,7 +383,10 @@ fn write_history(dir: &Path, secs: u64) {
 
 /// Images of `scope` on screen have loaded (those below the fold load lazily).
 fn visible_images_loaded(s: &Session, scope: &str) {
-    s.exec("const e = document.querySelector(arguments[0]); if (e) e.scrollIntoView({block: 'start'});", json!([scope]));
+    s.exec(
+        "const e = document.querySelector(arguments[0]); if (e) e.scrollIntoView({block: 'start'});",
+        json!([scope]),
+    );
     s.wait_until(
         &format!("images of {scope} on screen to load"),
         &format!(
@@ -489,7 +497,8 @@ fn newcomer_screens_at_phone_and_desktop_width() {
     }
 
     // The cpu stack: distinct colours, from 0; a range without data says so, with a way out.
-    let cpu = webkit::Conn::new(server.addr()).get("/command.txt?host=server1&plugin=cpu-0&type=cpu&start=end-5min").unwrap();
+    let cpu =
+        webkit::Conn::new(server.addr()).get("/command.txt?host=server1&plugin=cpu-0&type=cpu&start=end-5min").unwrap();
     let cmd = cpu.text();
     assert!(cmd.contains("--lower-limit 0") && cmd.contains("(jiffies)") && cmd.contains("%9.4lg"), "{cmd}");
     s.goto(&format!("{base}/host/web1/category/coin_stats/stat/flips?start=1000000000&end=1000003600"));

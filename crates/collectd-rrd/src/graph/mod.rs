@@ -598,7 +598,8 @@ impl<'g> Builder<'g> {
                 label_width = label_width.max(OTHER.len());
             }
         }
-        let wanted: Vec<(&str, Option<color::Rgb>)> = graph.series.iter().map(|s| (s.label.as_str(), s.color)).collect();
+        let wanted: Vec<(&str, Option<color::Rgb>)> =
+            graph.series.iter().map(|s| (s.label.as_str(), s.color)).collect();
         Builder { graph, out: Vec::new(), label_width, colors: color::distinct(&wanted), prints: Vec::new() }
     }
 
@@ -956,10 +957,11 @@ mod tests {
         );
         let args = g.args().unwrap();
         for want in [
-            "CDEF:c0=s0", "CDEF:c1=c0,s1,ADDNAN", "CDEF:rest=t,c1,UN,0,c1,IF,-,0,MAX,DUP,t,ABS,0.000000001,*,LT,EXC,0,EXC,IF",
-                "CDEF:crest=c1,rest,ADDNAN",
-            ]
-        {
+            "CDEF:c0=s0",
+            "CDEF:c1=c0,s1,ADDNAN",
+            "CDEF:rest=t,c1,UN,0,c1,IF,-,0,MAX,DUP,t,ABS,0.000000001,*,LT,EXC,0,EXC,IF",
+            "CDEF:crest=c1,rest,ADDNAN",
+        ] {
             assert!(args.contains(&want.to_owned()), "{want} missing from {args:?}");
         }
         let tails = args.iter().position(|a| a.starts_with("AREA:c1#")).unwrap();

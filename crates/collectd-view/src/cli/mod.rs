@@ -95,7 +95,10 @@ mod tests {
         #[error("cannot read x: {0}")]
         struct Repeats(#[source] std::io::Error);
         let e = anyhow::Error::new(Repeats(std::io::Error::other("disk on fire"))).context("opening the index");
-        assert_eq!(error_report(&e), "collectd-view: error: opening the index\n  caused by: cannot read x: disk on fire\n");
+        assert_eq!(
+            error_report(&e),
+            "collectd-view: error: opening the index\n  caused by: cannot read x: disk on fire\n"
+        );
     }
 
     #[test]

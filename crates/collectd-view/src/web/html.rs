@@ -312,7 +312,8 @@ fn alt_text(f: &Figure, ok: Option<&GraphOut>) -> String {
 /// What a graph without any value in its range shows instead: the newest value's age and a
 /// link to a range that holds it.
 fn no_data(f: &Figure, o: &GraphOut) -> Markup {
-    let age = o.rendered.last_modified.and_then(|t| SystemTime::now().duration_since(t).ok()).map(|d| d.as_secs() as i64);
+    let age =
+        o.rendered.last_modified.and_then(|t| SystemTime::now().duration_since(t).ok()).map(|d| d.as_secs() as i64);
     html! {
         div.nodata role="status" {
             p {

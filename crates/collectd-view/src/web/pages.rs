@@ -312,7 +312,8 @@ fn card_markup(h: &Host, data: &CardData, view: &View, key: String, compact: boo
     let mut sparks: Vec<(Target, Mode, String, String)> = Vec::new();
     // An ordinary collectd host's summary comes first: load, then cpu and memory.
     for (dir, ty) in [("load", "load"), ("memory", "memory")] {
-        if sparks.len() < most_sparks && h.plugins.get(dir).is_some_and(|d| d.files.values().any(|f| f.id.type_ == ty)) {
+        if sparks.len() < most_sparks && h.plugins.get(dir).is_some_and(|d| d.files.values().any(|f| f.id.type_ == ty))
+        {
             let t = Target::Plugin { host: h.name.clone(), dir: dir.to_owned(), type_: ty.to_owned(), ti: None };
             let href = t.detail_url(view, Mode::Auto);
             sparks.push((t, Mode::Auto, format!("{dir} · {ty}"), href));
@@ -344,7 +345,10 @@ fn card_markup(h: &Host, data: &CardData, view: &View, key: String, compact: boo
             if sparks.len() >= most_sparks {
                 break;
             }
-            if sparks.iter().any(|(t, ..)| matches!(t, Target::Plugin { dir, type_, .. } if *dir == d.dir_name && type_ == ty)) {
+            if sparks
+                .iter()
+                .any(|(t, ..)| matches!(t, Target::Plugin { dir, type_, .. } if *dir == d.dir_name && type_ == ty))
+            {
                 continue;
             }
             let t = Target::Plugin { host: h.name.clone(), dir: d.dir_name.clone(), type_: ty.to_owned(), ti: None };
@@ -710,13 +714,16 @@ fn host_summary(st: &AppState, h: &Host) -> Vec<(String, Target)> {
     }
     let cpus: Vec<&Arc<PluginDir>> = h.plugins.values().filter(|d| d.plugin == "cpu" && has(d, "cpu")).collect();
     if let Some(d) = cpus.iter().find(|d| d.instance.is_none()).or(cpus.first()) {
-        let label = if cpus.len() > 1 { format!("cpu ({} of {} cpus)", d.dir_name, cpus.len()) } else { "cpu".to_owned() };
+        let label =
+            if cpus.len() > 1 { format!("cpu ({} of {} cpus)", d.dir_name, cpus.len()) } else { "cpu".to_owned() };
         out.push((label, plugin(d, "cpu")));
     }
     if let Some(d) = h.plugins.get("memory").filter(|d| has(d, "memory")) {
         out.push(("memory".to_owned(), plugin(d, "memory")));
     }
-    for (plugin_name, ty, what) in [("interface", "if_octets", "busiest interface"), ("disk", "disk_octets", "busiest disk")] {
+    for (plugin_name, ty, what) in
+        [("interface", "if_octets", "busiest interface"), ("disk", "disk_octets", "busiest disk")]
+    {
         let busiest = h
             .plugins
             .values()
@@ -732,7 +739,12 @@ fn host_summary(st: &AppState, h: &Host) -> Vec<(String, Target)> {
             let name = f.id.type_instance.clone().or_else(|| d.instance.clone()).unwrap_or_else(|| d.dir_name.clone());
             out.push((
                 format!("{what}: {name}"),
-                Target::Plugin { host: h.name.clone(), dir: d.dir_name.clone(), type_: ty.to_owned(), ti: f.id.type_instance.clone() },
+                Target::Plugin {
+                    host: h.name.clone(),
+                    dir: d.dir_name.clone(),
+                    type_: ty.to_owned(),
+                    ti: f.id.type_instance.clone(),
+                },
             ));
         }
     }
