@@ -363,7 +363,6 @@ fn write_history(dir: &Path, secs: u64) {
         let bytes = (k as i64) * 20_000;
         send(at(ValueList::new(s, "disk", "disk_octets", vec![Value::Derive(bytes), Value::Derive(bytes * 2)])
             .with_plugin_instance("sda")));
-        drop(send);
         if let Some(d) = writer.finish().unwrap() {
             socket.send_to(&d, addr).unwrap();
         }
