@@ -195,9 +195,9 @@ fn drill_down_zoom_combine_and_download_in_chromium() {
 
     // Combine: add the total of web1 and of web2, open the combined graph.
     a.goto(&format!("{base}/host/web1/category/coin_stats/stat/flips?start=end-3min"));
-    a.click(&a.wait_for("button.add[data-ref='web1/any/gauge-coin_stats-flips']", WAIT));
+    a.click(&a.wait_for(".add[data-ref='web1/any/gauge-coin_stats-flips']", WAIT));
     a.goto(&format!("{base}/host/web2/category/coin_stats/stat/flips?start=end-3min"));
-    a.click(&a.wait_for("button.add[data-ref='web2/any/gauge-coin_stats-flips']", WAIT));
+    a.click(&a.wait_for(".add[data-ref='web2/any/gauge-coin_stats-flips']", WAIT));
     assert_eq!(a.text(&a.find("#basket-count").unwrap()), "2");
     a.click(&a.find("#basket").unwrap());
     path_is(&a, "/combine");

@@ -285,8 +285,10 @@ pub fn figure(f: &Figure) -> Markup {
 
 /// A value with its unit, rounded to four significant digits.
 pub fn with_unit(v: f64, unit: &str) -> String {
-    let text = if v == 0.0 || (1e-3..1e7).contains(&v.abs()) {
-        let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+    let text = if v == 0.0 {
+        "0".to_owned()
+    } else if (1e-3..1e7).contains(&v.abs()) {
+        let digits = (3_i32.saturating_sub(v.abs().log10().floor() as i32)).clamp(0, 6) as usize;
         let t = format!("{v:.digits$}");
         if t.contains('.') { t.trim_end_matches('0').trim_end_matches('.').to_owned() } else { t }
     } else {
@@ -379,5 +381,20 @@ pub fn age_badge(newest: Option<SystemTime>, stale_after: i64) -> Markup {
         } @else {
             span.badge.fresh title={ "last update " (Utc(when)) } { "updated " (human_duration(age)) " ago" }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_round_to_four_digits_with_their_unit() {
+        assert_eq!(with_unit(0.0, "jiffies"), "0 jiffies");
+        assert_eq!(with_unit(177.6400001, ""), "177.6");
+        assert_eq!(with_unit(0.017_24, "jiffies"), "0.01724 jiffies");
+        assert_eq!(with_unit(2_000_000.0, "bytes"), "2000000 bytes");
+        assert_eq!(with_unit(1.8446744073709552e19, ""), "1.845e19");
+        assert_eq!(with_unit(-3.5, "%"), "-3.5 %");
     }
 }

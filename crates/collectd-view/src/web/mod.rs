@@ -394,7 +394,9 @@ impl AppState {
     /// when the host's files changed; those missing are derived on as many threads as
     /// rrdtool has workers.
     pub(crate) fn card_data(&self, snap: &Snapshot) -> Vec<Arc<pages::CardData>> {
-        self.0.cards.get(snap, self.0.pool.config().workers, |h| pages::card_data(self, h))
+        // Compact cards (many hosts) show two values: fewer files are read for them.
+        let compact = snap.hosts.len() > pages::COMPACT_HOSTS;
+        self.0.cards.get(snap, self.0.pool.config().workers, |h| pages::card_data(self, h, compact))
     }
 
     /// A host's card data if the overview derived it and it is still fresh.

@@ -34,11 +34,13 @@ const CARD_SPARKS: usize = 3;
 const CARD_VALUES: usize = 4;
 /// Most stat files read per host to find its busiest stats.
 const CARD_SCAN: usize = 64;
+/// Most stat files read per host for a compact card (two values shown).
+const COMPACT_SCAN: usize = 8;
 /// Most search results rendered into the overview.
 const PAGE_RESULTS: usize = 100;
 /// Above this many hosts, the overview's cards are compact (one sparkline, two values, a
 /// few links each): a page of a few hundred hosts stays small and quick to draw.
-const COMPACT_HOSTS: usize = 24;
+pub(crate) const COMPACT_HOSTS: usize = 24;
 /// Most category or plugin links on a compact card.
 const COMPACT_TAGS: usize = 6;
 
@@ -253,13 +255,13 @@ struct CardMarkup {
 
 /// Derives a host's [`CardData`] (blocking: a `stat` per file, file headers, `rrdtool
 /// lastupdate`).
-pub(crate) fn card_data(st: &AppState, h: &Host) -> CardData {
+pub(crate) fn card_data(st: &AppState, h: &Host, compact: bool) -> CardData {
     let (newest, oldest) = super::cache::file_times(h);
     CardData {
         newest,
         oldest,
         stale_after: stale_after(st, h),
-        values: current_values(st, h),
+        values: current_values(st, h, if compact { COMPACT_SCAN } else { CARD_SCAN }),
         markup: Mutex::default(),
     }
 }
@@ -442,7 +444,7 @@ fn gauge_value(st: &AppState, file: &RrdFile, ds: Option<&str>) -> Option<(Strin
 
 /// A host's current values: the types and stats with thresholds, `load`, then the busiest
 /// stats of the original module (largest last value).
-fn current_values(st: &AppState, h: &Host) -> Vec<CurrentValue> {
+fn current_values(st: &AppState, h: &Host, scan: usize) -> Vec<CurrentValue> {
     let config = st.config();
     let mut out = Vec::new();
     for d in others(h) {
@@ -484,7 +486,7 @@ fn current_values(st: &AppState, h: &Host) -> Vec<CurrentValue> {
             for (stat, s) in &c.stats {
                 let Some(base) = &s.base else { continue };
                 let threshold = config.threshold(&format!("{cat}/{stat}")).cloned();
-                if threshold.is_none() && busiest.len() >= CARD_SCAN {
+                if threshold.is_none() && busiest.len() >= scan {
                     continue;
                 }
                 let Some((_, value)) = gauge_value(st, base, threshold.as_ref().and_then(|t| t.ds.as_deref())) else {
