@@ -87,12 +87,15 @@ fn primes(conn: Connection, stop: Arc<AtomicBool>) -> Vec<JoinHandle<()>> {
                 } else if n > 1e9 {
                     conn.counter("producer").record(&[], &[("too_big", 1.0)]);
                 } else {
+                    // Counted before it is sent: once sent, the consumer may take it (and
+                    // count it out) before this thread runs again, and an unsigned counter
+                    // taken below zero wraps to 2^64.
+                    queued.fetch_add(1, Ordering::Relaxed);
                     match sender.try_send(n as u64) {
-                        Ok(()) => {
-                            queued.fetch_add(1, Ordering::Relaxed);
-                            conn.counter("producer").record(&[], &[("just_right", 1.0)]);
+                        Ok(()) => conn.counter("producer").record(&[], &[("just_right", 1.0)]),
+                        Err(TrySendError::Full(_)) => {
+                            queued.fetch_sub(1, Ordering::Relaxed);
                         }
-                        Err(TrySendError::Full(_)) => {}
                         Err(TrySendError::Disconnected(_)) => return,
                     }
                 }

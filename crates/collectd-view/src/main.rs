@@ -9,9 +9,10 @@ fn main() -> ExitCode {
     match collectd_view::cli::Cli::parse().run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // As `main` returning the error would print it, each line with its control
-            // characters escaped: an error may quote a name from the network.
-            eprintln!("Error: {}", collectd_view::cli::logging::printable_lines(&format!("{e:?}")));
+            // Each line with its control characters escaped: an error may quote a name
+            // that came from the network.
+            let report = collectd_view::cli::error_report(&e);
+            eprintln!("{}", collectd_view::cli::logging::printable_lines(report.trim_end()));
             ExitCode::FAILURE
         }
     }

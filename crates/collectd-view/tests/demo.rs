@@ -107,4 +107,23 @@ fn demo_pages_show_the_examples_categories_with_graphs() {
     for file in ["web1/any/gauge-coin_stats-flips.rrd", "worker1/any/gauge-queue-size.rrd"] {
         assert!(data_dir.path().join(file).exists(), "{file} missing");
     }
+    // The banner: where to send one's own statistics, and the command line on these files.
+    let dir = data_dir.path().display().to_string();
+    for want in
+        ["Send your own statistics", "Server \"127.0.0.1\"", &format!("collectd-view ls --data-dir {dir}"), "(kept)"]
+    {
+        assert!(out.contains(want), "{want:?} not in the banner:\n{out}");
+    }
+    // The queue never holds more than its 100 places (no counter wrapped to 2^64).
+    let queue = data_dir.path().join("worker1/any/gauge-queue-size.rrd");
+    let fetched = Command::new("rrdtool").arg("fetch").arg(&queue).args(["MAX", "-s", "end-10min"]).output().unwrap();
+    let text = String::from_utf8_lossy(&fetched.stdout);
+    let values: Vec<f64> = text
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter_map(|(_, v)| v.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite())
+        .collect();
+    assert!(!values.is_empty(), "{text}");
+    assert!(values.iter().all(|v| (0.0..=101.0).contains(v)), "queue sizes {values:?}");
 }

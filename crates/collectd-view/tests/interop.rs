@@ -370,11 +370,38 @@ fn cli_ls_graph_and_errors() {
     let out = cli(&[&base[..], &["--print-command"]].concat());
     assert!(out.status.success());
     let cmd = String::from_utf8(out.stdout).unwrap();
-    // The start is passed on in the canonical form the web interface also gives rrdtool.
-    assert!(cmd.starts_with("rrdtool graph - --start end-3600 --end now"), "{cmd}");
-    let sh = Command::new("sh").arg("-c").arg(cmd.trim()).output().unwrap();
-    assert!(sh.status.success());
-    assert_eq!(&sh.stdout[..4], b"\x89PNG");
+    // The printed command writes a file (not PNG bytes to the terminal), in the web
+    // interface's look (no rrdtool watermark); the start is passed on in the canonical
+    // form the web interface also gives rrdtool.
+    assert!(cmd.starts_with("rrdtool graph graph.png --border 0 "), "{cmd}");
+    assert!(cmd.contains(" --disable-rrdtool-tag ") && cmd.contains(" --start end-3600 --end now "), "{cmd}");
+    assert!(cmd.contains(" --lower-limit 0 "), "a stack starts at 0: {cmd}");
+    let run_dir = tempfile::tempdir().unwrap();
+    let sh = Command::new("sh").arg("-c").arg(cmd.trim()).current_dir(run_dir.path()).output().unwrap();
+    assert!(sh.status.success(), "{}", String::from_utf8_lossy(&sh.stderr));
+    assert!(!sh.stdout.starts_with(b"\x89PNG"), "no image on the terminal");
+    assert!(std::fs::read(run_dir.path().join("graph.png")).unwrap().starts_with(b"\x89PNG"));
+    // With -o FILE, the printed command writes FILE.
+    let out = cli(&[&base[..], &["--print-command", "-o", "flips.svg"]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cmd = String::from_utf8(out.stdout).unwrap();
+    assert!(cmd.starts_with("rrdtool graph flips.svg ") && cmd.contains("--imgformat SVG"), "{cmd}");
+    // A range that ends before it starts: the web interface's words, once, before rrdtool.
+    let out = cli(&[&base[..base.len() - 2], &["--start", "now", "--end", "now-1h", "--print-command"]].concat());
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("collectd-view: error: --start now --end now-3600: "), "{err}");
+    assert!(!err.contains("rrdtool") && !err.contains("Caused by"), "{err}");
+    // A DataDir that does not exist: a hint, and no cause repeated.
+    let out = cli(&["ls", "--data-dir", "/nonexistent/collectd/rrd"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("collectd-view: error: data directory /nonexistent/collectd/rrd does not exist"), "{err}");
+    assert!(err.contains("hint: give collectd's DataDir") && err.contains("collectd-view demo"), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    let mut unique = lines.clone();
+    unique.dedup();
+    assert_eq!(lines, unique, "no line twice: {err}");
     // A time the web interface refuses is refused here too, with the same words.
     let out = cli(&[&base[..base.len() - 2], &["--start", "end-1m", "--print-command"]].concat());
     assert!(!out.status.success());

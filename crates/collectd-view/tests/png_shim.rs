@@ -102,7 +102,8 @@ fn graph_images_use_the_shim_unless_the_loader_refuses_it() {
     // The plain image: the printed command, run by a plain rrdtool in a shell.
     let plain_png = work.path().join("plain.png");
     let printed = String::from_utf8(run(&["--print-command"], work.path()).stdout).unwrap();
-    let command = printed.trim().replacen("rrdtool graph -", &format!("rrdtool graph {}", plain_png.display()), 1);
+    let command =
+        printed.trim().replacen("rrdtool graph graph.png", &format!("rrdtool graph {}", plain_png.display()), 1);
     let sh = Command::new("sh").arg("-c").arg(&command).output().unwrap();
     assert!(sh.status.success(), "{command}: {}", String::from_utf8_lossy(&sh.stderr));
     let plain = std::fs::read(&plain_png).unwrap();

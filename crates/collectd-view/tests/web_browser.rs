@@ -196,9 +196,9 @@ fn drill_down_zoom_combine_and_download_in_chromium() {
 
     // Combine: add the total of web1 and of web2, open the combined graph.
     a.goto(&format!("{base}/host/web1/category/coin_stats/stat/flips?start=end-3min"));
-    a.click(&a.wait_for("button.add[data-ref='web1/any/gauge-coin_stats-flips']", WAIT));
+    a.click(&a.wait_for(".add[data-ref='web1/any/gauge-coin_stats-flips']", WAIT));
     a.goto(&format!("{base}/host/web2/category/coin_stats/stat/flips?start=end-3min"));
-    a.click(&a.wait_for("button.add[data-ref='web2/any/gauge-coin_stats-flips']", WAIT));
+    a.click(&a.wait_for(".add[data-ref='web2/any/gauge-coin_stats-flips']", WAIT));
     assert_eq!(a.text(&a.find("#basket-count").unwrap()), "2");
     a.click(&a.find("#basket").unwrap());
     path_is(&a, "/combine");
@@ -281,4 +281,255 @@ fn drill_down_zoom_combine_and_download_in_chromium() {
     server.stop().unwrap();
     eprintln!("browser test took {:?}; screenshots in {}", t_start.elapsed(), shots.display());
     assert!(Path::new(&shots.join("stat-zoomed.png")).is_file());
+}
+
+/// Writes `secs` seconds of history, ending now, through the embedded receiver (as the
+/// demo does, without waiting for it): web1 and web2 (the module's coin flips and a
+/// counter), worker1 (a queue), server1 (an ordinary collectd host: load, cpu, memory,
+/// three interfaces, a disk); and old1, whose files are then dated 10 minutes back (stale).
+fn write_history(dir: &Path, secs: u64) {
+    use collectd::protocol::{CdTime, EncodeError, PacketWriter, Value, ValueList, WriterOptions};
+    use collectd_rrd::receive::{Receiver, ReceiverConfig};
+    use collectd_rrd::rrdtool::{Pool, PoolConfig};
+
+    let pool = Pool::new(PoolConfig::default()).expect("rrdtool");
+    let receiver = Receiver::start(ReceiverConfig::new("127.0.0.1:0".parse().unwrap(), dir), pool).expect("receiver");
+    let addr = receiver.local_addr();
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let now = collectd_rrd::time::now() as u64;
+    let mut writer = PacketWriter::new(WriterOptions::default()).unwrap();
+    let mut sent = 0u64;
+    let send_to = |writer: &mut PacketWriter, vl: ValueList<'_>, sent: &mut u64| {
+        match writer.write(&vl) {
+            Ok(()) => {}
+            Err(EncodeError::PacketFull) => {
+                socket.send_to(&writer.finish().unwrap().unwrap(), addr).unwrap();
+                writer.write(&vl).unwrap();
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+        *sent += 1;
+    };
+    for k in 0..=secs {
+        let mut send = |vl: ValueList<'_>| send_to(&mut writer, vl, &mut sent);
+        let t = now - secs + k;
+        let at = |vl: ValueList<'static>| vl.with_time(CdTime::from_secs(t)).with_interval(CdTime::from_secs(1));
+        let wave = ((k as f64) / 20.0).sin();
+        for (i, host) in ["web1", "web2", "old1"].into_iter().enumerate() {
+            let heads = 3.0 + 2.0 * wave + i as f64;
+            let tails = 4.0 - wave;
+            for (ti, v) in [
+                ("coin_stats-heads-flips", heads),
+                ("coin_stats-tails-flips", tails),
+                ("coin_stats-flips", heads + tails + 0.5),
+                ("some_category-some_counter", (k % 7) as f64 + 1.0),
+            ] {
+                send(at(ValueList::new(host, "any", "gauge", vec![Value::Gauge(v)]).with_type_instance(ti)));
+            }
+        }
+        send(at(ValueList::new("worker1", "any", "gauge", vec![Value::Gauge(20.0 + 10.0 * wave)])
+            .with_type_instance("queue-size")));
+        let s = "server1";
+        send(at(ValueList::new(
+            s,
+            "load",
+            "load",
+            vec![Value::Gauge(0.5 + 0.3 * wave), Value::Gauge(0.4), Value::Gauge(0.3)],
+        )));
+        for (j, (state, rate)) in
+            [("user", 40), ("system", 15), ("idle", 300), ("nice", 5), ("interrupt", 2), ("softirq", 3)]
+                .into_iter()
+                .enumerate()
+        {
+            let jiffies = (k as i64) * rate + (j as i64) * 1000;
+            send(at(ValueList::new(s, "cpu", "cpu", vec![Value::Derive(jiffies)])
+                .with_plugin_instance("0")
+                .with_type_instance(state)));
+        }
+        for (state, v) in [("used", 2.0e9 + 1e8 * wave), ("free", 1.0e9), ("cached", 5.0e8), ("buffered", 1.0e8)] {
+            send(at(ValueList::new(s, "memory", "memory", vec![Value::Gauge(v)]).with_type_instance(state)));
+        }
+        for (ifname, rate) in [("eth0", 50_000i64), ("eth1", 1_000), ("lo", 900_000)] {
+            let bytes = (k as i64) * rate;
+            send(at(ValueList::new(s, "interface", "if_octets", vec![Value::Derive(bytes), Value::Derive(bytes / 3)])
+                .with_plugin_instance(ifname)));
+        }
+        let bytes = (k as i64) * 20_000;
+        send(at(ValueList::new(s, "disk", "disk_octets", vec![Value::Derive(bytes), Value::Derive(bytes * 2)])
+            .with_plugin_instance("sda")));
+        if let Some(d) = writer.finish().unwrap() {
+            socket.send_to(&d, addr).unwrap();
+        }
+    }
+    let deadline = Instant::now() + WAIT;
+    while receiver.stats().value_lists < sent {
+        assert!(Instant::now() < deadline, "the receiver read {} of {sent} value lists", receiver.stats().value_lists);
+        thread::sleep(Duration::from_millis(50));
+    }
+    let stats = receiver.stop();
+    assert_eq!(stats.writer.failed, 0, "{stats}");
+    let old = std::time::SystemTime::now() - Duration::from_secs(600);
+    for f in std::fs::read_dir(dir.join("old1/any")).unwrap() {
+        std::fs::File::options().write(true).open(f.unwrap().path()).unwrap().set_modified(old).unwrap();
+    }
+}
+
+/// Images of `scope` on screen have loaded (those below the fold load lazily).
+fn visible_images_loaded(s: &Session, scope: &str) {
+    s.exec(
+        "const e = document.querySelector(arguments[0]); if (e) e.scrollIntoView({block: 'start'});",
+        json!([scope]),
+    );
+    s.wait_until(
+        &format!("images of {scope} on screen to load"),
+        &format!(
+            "const imgs = [...document.querySelectorAll({})].filter(i => {{ const r = i.getBoundingClientRect(); \
+               return r.bottom > 0 && r.top < innerHeight; }}); \
+             return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0);",
+            json!(format!("{scope} img"))
+        ),
+        WAIT,
+    );
+}
+
+fn no_horizontal_scroll(s: &Session, what: &str) {
+    let v = s.exec("return [document.documentElement.scrollWidth, window.innerWidth]", json!([]));
+    let (doc, view) = (v[0].as_i64().unwrap(), v[1].as_i64().unwrap());
+    assert!(doc <= view, "{what}: the document is {doc} px wide in a {view} px viewport");
+}
+
+fn no_axe_violations(s: &Session, what: &str) {
+    let v = s.axe_violations();
+    assert!(v.is_empty(), "{what}: WCAG 2.1 A/AA violations:\n{}", v.join("\n"));
+}
+
+#[test]
+fn newcomer_screens_at_phone_and_desktop_width() {
+    if testkit::require_rrdtool().is_none() {
+        eprintln!("skipped: rrdtool not installed");
+        return;
+    }
+    let Some((chromium, chromedriver)) = webkit::require_browser() else { return };
+    let t_start = Instant::now();
+    let shots = webkit::target_dir().join("e2e");
+    let data = tempfile::tempdir().unwrap();
+    // Four minutes of history, written in a few seconds.
+    write_history(data.path(), 240);
+    let mut config = ServeConfig::new(data.path());
+    config.workers = 2;
+    let server = web::spawn(web::open(&config).expect("index and rrdtool"), "127.0.0.1:0".parse().unwrap())
+        .expect("server starts");
+    let base = server.url();
+
+    let driver = Driver::start(&chromium, &chromedriver);
+    let tmp = tempfile::tempdir().unwrap();
+    let s = driver.session(&tmp.path().join("profile"), &tmp.path().join("downloads"));
+    for (w, h, dpr, mobile) in [(390u32, 844u32, 2.0, true), (1400, 1000, 1.0, false)] {
+        let shot = |name: &str| s.screenshot_emulated(&shots.join(format!("{name}-{w}.png")), w, h, dpr, mobile);
+        s.emulate(w, h, dpr, mobile);
+
+        // The overview opens on a range the data fills: 4 minutes of data, the 5-minute preset.
+        s.goto(&format!("{base}/"));
+        s.wait_for(".host-card[data-host=web1]", WAIT);
+        assert_eq!(s.text(&s.find(".presets a.active").expect("a preset is active")), "5min");
+        visible_images_loaded(&s, ".host-card[data-host=web1]");
+        let drawn = s.coloured_pixels(".host-card[data-host=web1] a.spark img");
+        assert!(drawn > 40, "web1's sparkline at {w} px has data drawn ({drawn} coloured pixels)");
+        s.wait_until(
+            "web1's sparkline figures",
+            "const t = document.querySelector('.host-card[data-host=web1] .spark-stats'); \
+             return !!t && /–.* · last [0-9.]+ [↑↓→]/.test(t.textContent);",
+            WAIT,
+        );
+        let card = s.text(&s.find(".host-card[data-host=web1] .meta").unwrap());
+        assert!(!card.contains(" 0 ") && !card.starts_with('0'), "no zero counts: {card}");
+        let old = s.find(".host-card.stale[data-host=old1]").expect("old1 is dimmed as stale");
+        assert!(s.text(&old).contains("last known:"), "{}", s.text(&old));
+        no_horizontal_scroll(&s, "overview");
+        let search = s.exec("return document.getElementById('q').getBoundingClientRect().width", json!([]));
+        assert!(search.as_f64().unwrap() >= 200.0, "the search box is usable: {search} px");
+        no_axe_violations(&s, "overview");
+        shot("newcomer-overview");
+
+        // A stat page opened without a range: the same range, its graph drawn, at the width shown.
+        s.goto(&format!("{base}/host/web1/category/coin_stats/stat/flips"));
+        visible_images_loaded(&s, ".plot");
+        s.wait_until(
+            "the graph at its shown width",
+            "const i = document.querySelector('.plot img'); return i.complete && i.naturalWidth > 0 && \
+             i.naturalWidth / Number(i.dataset.zoom || 1) <= i.parentElement.parentElement.clientWidth + 1;",
+            WAIT,
+        );
+        let drawn = s.coloured_pixels(".plot img");
+        assert!(drawn > 500, "the stat graph at {w} px has data drawn ({drawn} coloured pixels)");
+        let dims = s.exec(
+            "const i = document.querySelector('.plot img'); return [i.naturalWidth, i.clientWidth, Number(i.dataset.zoom || 1)];",
+            json!([]),
+        );
+        let (natural, shown, zoom) = (dims[0].as_f64().unwrap(), dims[1].as_f64().unwrap(), dims[2].as_f64().unwrap());
+        assert_eq!(zoom, dpr, "drawn at the screen's density");
+        assert!(natural >= shown * dpr * 0.95, "crisp: {natural} image pixels for {shown} CSS pixels at {dpr}x");
+        let alt = s.exec("return document.querySelector('.plot img').alt", json!([]));
+        assert!(alt.as_str().unwrap().contains("the last 5 min: last value"), "{alt}");
+        let crumb = s.exec("return document.querySelector('nav.crumbs a[href^=\"/host/web1\"]').href", json!([]));
+        assert!(crumb.as_str().unwrap().contains("start=end-5min"), "links keep the range: {crumb}");
+        no_horizontal_scroll(&s, "stat page");
+        no_axe_violations(&s, "stat page");
+        shot("newcomer-stat");
+
+        // An ordinary collectd host: a summary first, instances grouped.
+        s.goto(&format!("{base}/host/server1"));
+        let summary = s.text(&s.wait_for("div.summary", WAIT));
+        for want in ["load", "cpu", "memory", "busiest interface: eth0", "busiest disk: sda"] {
+            assert!(summary.contains(want), "{want:?} in the summary: {summary}");
+        }
+        visible_images_loaded(&s, "div.summary");
+        no_horizontal_scroll(&s, "host page");
+        no_axe_violations(&s, "host page");
+        shot("newcomer-host");
+    }
+
+    // The cpu stack: distinct colours, from 0; a range without data says so, with a way out.
+    let cpu =
+        webkit::Conn::new(server.addr()).get("/command.txt?host=server1&plugin=cpu-0&type=cpu&start=end-5min").unwrap();
+    let cmd = cpu.text();
+    assert!(cmd.contains("--lower-limit 0") && cmd.contains("(jiffies)") && cmd.contains("%9.4lg"), "{cmd}");
+    s.goto(&format!("{base}/host/web1/category/coin_stats/stat/flips?start=1000000000&end=1000003600"));
+    let nodata = s.text(&s.wait_for(".nodata", WAIT));
+    assert!(nodata.contains("No data in this range") && nodata.contains("the newest value is"), "{nodata}");
+    s.click(&s.find(".nodata a.with-data").unwrap());
+    path_is(&s, "/host/web1/category/coin_stats/stat/flips");
+    visible_images_loaded(&s, ".plot");
+    assert!(s.coloured_pixels(".plot img") > 500, "the range offered has data");
+
+    // Combining: "+" says what it did; a shared link leaves the visitor's collection alone.
+    s.goto(&format!("{base}/host/web1/category/coin_stats/stat/flips?start=end-5min"));
+    let add = s.wait_for(".add[data-ref='web1/any/gauge-coin_stats-flips']", WAIT);
+    s.click(&add);
+    assert!(s.text(&add).contains("added to the combined graph"), "{}", s.text(&add));
+    assert_eq!(s.text(&s.find("#basket-count").unwrap()), "1");
+    let basket = s.attr(&s.find("#basket").unwrap(), "href").unwrap();
+    assert!(basket.contains("start=end-5min"), "the combined graph keeps the range: {basket}");
+    s.goto(&format!("{base}/combine?s=web2/any/gauge-some_category-some_counter&start=end-5min"));
+    s.wait_for("#collection-notice", WAIT);
+    let kept = s.exec("return JSON.parse(localStorage.getItem('collectd-view.basket'))", json!([]));
+    assert_eq!(kept, json!(["web1/any/gauge-coin_stats-flips"]), "the visitor's collection is kept");
+    assert_eq!(s.text(&s.find("#basket-count").unwrap()), "1");
+    no_axe_violations(&s, "combine page");
+    s.click(&s.find("#merge").unwrap());
+    assert_eq!(s.text(&s.find("#basket-count").unwrap()), "2");
+    s.screenshot_emulated(&shots.join("newcomer-combine-1400.png"), 1400, 1000, 1.0, false);
+    // A real title; adding without JavaScript (a form and links).
+    let mut c = webkit::Conn::new(server.addr());
+    let two = "s=web1/any/gauge-coin_stats-flips&s=web2/any/gauge-some_category-some_counter&start=end-5min";
+    let j: serde_json::Value = serde_json::from_slice(&c.get(&format!("/data.json?{two}")).unwrap().body).unwrap();
+    assert_eq!(j["title"], "coin_stats flips, some_category some_counter on 2 hosts");
+    let page = c.get("/combine?s=web1/any/gauge-coin_stats-flips&q=web2+some_counter").unwrap().text();
+    assert!(
+        page.contains("class=\"add-here\" href=\"/combine?s=web1%2Fany%2Fgauge-coin_stats-flips&amp;s=web2%2Fany%2Fgauge-some_category-some_counter"),
+        "{page}"
+    );
+    drop(s);
+    server.stop().unwrap();
+    eprintln!("newcomer browser test took {:?}; screenshots in {}", t_start.elapsed(), shots.display());
 }

@@ -98,13 +98,16 @@ async fn every_page_renders_with_breadcrumbs_and_links() {
     let app = &f.app;
 
     let t = page(app, "/").await;
-    for want in ["href=\"/host/h1\"", "href=\"/host/h2\"", "series", "updated", "/graph.png?"] {
+    // Links carry the range the page opened with: fitted to the data's age (minutes here).
+    for want in
+        ["href=\"/host/h1?start=end-5min\"", "href=\"/host/h2?start=end-5min\"", "series", "updated", "/graph.png?"]
+    {
         assert!(t.contains(want), "overview lacks {want}");
     }
     // Names are escaped, wherever they appear.
     assert!(t.contains("evil&lt;img src=x onerror=alert(1)&gt;&quot;&amp;'"), "{t}");
     assert!(!t.contains("<img src=x"));
-    assert!(t.contains("href=\"/host/evil%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E%22%26%27\""));
+    assert!(t.contains("href=\"/host/evil%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E%22%26%27?start=end-5min\""));
 
     let t = page(app, "/?q=coin+heads").await;
     assert!(t.contains("1 of 12 series match"), "{t}");
@@ -151,7 +154,7 @@ async fn every_page_renders_with_breadcrumbs_and_links() {
     let t = page(app, "/host/h1/category/coin_stats?inst=X").await;
     assert!(t.contains("instance X") && t.contains("/host/h1/category/coin_stats/stat/flips?inst=X"), "{t}");
     let t = page(app, "/host/h1").await;
-    assert!(t.contains("href=\"/host/h1/category/coin_stats?inst=X\""), "{t}");
+    assert!(t.contains("href=\"/host/h1/category/coin_stats?inst=X&amp;start=end-5min\""), "{t}");
     let t = page(app, "/host/h1/plugin/load").await;
     assert!(t.contains("/host/h1/plugin/load/type/load"));
     let t = page(app, "/host/h1/plugin/memory/type/memory?ti=used").await;
@@ -165,7 +168,7 @@ async fn every_page_renders_with_breadcrumbs_and_links() {
     // Reordering is a link with the series swapped.
     assert!(
         t.contains(
-            "href=\"/combine?s=h2%2Fany%2Fgauge-coin_stats-flips&amp;s=h1%2Fany%2Fgauge-coin_stats-flips&amp;mode=sum\""
+            "href=\"/combine?s=h2%2Fany%2Fgauge-coin_stats-flips&amp;s=h1%2Fany%2Fgauge-coin_stats-flips&amp;mode=sum&amp;start=end-5min\""
         ),
         "{t}"
     );
@@ -305,7 +308,11 @@ async fn hostile_input_gets_a_clear_answer() {
         ("/data.csv?host=h1&cat=coin_stats%00&stat=flips".into(), StatusCode::BAD_REQUEST, "control characters"),
         // Unknown names: 404 listing what exists.
         ("/host/nope".into(), StatusCode::NOT_FOUND, "href=\"/host/h1\""),
-        ("/host/h1/category/nope".into(), StatusCode::NOT_FOUND, "href=\"/host/h1/category/coin_stats\""),
+        (
+            "/host/h1/category/nope".into(),
+            StatusCode::NOT_FOUND,
+            "href=\"/host/h1/category/coin_stats?start=end-5min\"",
+        ),
         ("/host/h1/category/coin_stats/stat/nope".into(), StatusCode::NOT_FOUND, "/stat/flips"),
         ("/host/h1/category/coin_stats/stat/flips?specific=nope".into(), StatusCode::NOT_FOUND, "specific=heads"),
         ("/host/h1/plugin/nope".into(), StatusCode::NOT_FOUND, "/host/h1/plugin/load"),

@@ -237,3 +237,95 @@ fn overview_and_search_with_10000_series() {
     let (times, wall) = load(addr, 1, 20, Arc::new(|_, i| format!("/host/host{:03}", i * 5)));
     report("host page (100 series, sparklines not fetched)", times, wall);
 }
+
+/// Sends one value for each of `per_host` series of each of `hosts` hosts (the module's
+/// layout: 10 categories × 10 stats × a base and 4 specifics) to a receiver writing `dir`,
+/// with RRARows 10 and one timespan so that 100,000 files stay small; returns the count.
+fn receive_datadir(dir: &std::path::Path, hosts: usize, per_host: usize) -> u64 {
+    use collectd::protocol::{CdTime, EncodeError, PacketWriter, Value, ValueList, WriterOptions};
+    use collectd_rrd::receive::{Receiver, ReceiverConfig};
+    use collectd_rrd::rrdtool::{Pool, PoolConfig};
+
+    let pool = Pool::new(PoolConfig { workers: 2, ..PoolConfig::default() }).unwrap();
+    let mut config = ReceiverConfig::new("127.0.0.1:0".parse().unwrap(), dir);
+    config.writer.create.rra_rows = 10;
+    config.writer.create.rra_timespans = vec![3600];
+    let receiver = Receiver::start(config, pool).unwrap();
+    let addr = receiver.local_addr();
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let now = collectd_rrd::time::now() as u64;
+    let mut writer = PacketWriter::new(WriterOptions::default()).unwrap();
+    let mut sent = 0u64;
+    for h in 0..hosts {
+        let host = format!("host{h:03}");
+        for i in 0..per_host {
+            let (c, s, sp) = (i / 50, (i / 5) % 10, i % 5);
+            let name =
+                if sp == 0 { format!("category{c}-stat{s}") } else { format!("category{c}-specific{sp}-stat{s}") };
+            let vl = ValueList::new(host.as_str(), "any", "gauge", vec![Value::Gauge((i % 17) as f64)])
+                .with_type_instance(name.as_str())
+                .with_time(CdTime::from_secs(now))
+                .with_interval(CdTime::from_secs(10));
+            match writer.write(&vl) {
+                Ok(()) => {}
+                Err(EncodeError::PacketFull) => {
+                    socket.send_to(&writer.finish().unwrap().unwrap(), addr).unwrap();
+                    writer.write(&vl).unwrap();
+                }
+                Err(e) => panic!("{e:?}"),
+            }
+            sent += 1;
+        }
+        if let Some(d) = writer.finish().unwrap() {
+            socket.send_to(&d, addr).unwrap();
+        }
+        // Paced by the receiver (loopback datagrams are dropped, not queued, when it lags).
+        while receiver.stats().value_lists + 2_000 < sent {
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while receiver.stats().value_lists < sent {
+        assert!(Instant::now() < deadline, "the receiver read {} of {sent}", receiver.stats().value_lists);
+        thread::sleep(Duration::from_millis(50));
+    }
+    let stats = receiver.stop();
+    assert_eq!(stats.writer.failed, 0, "{stats}");
+    sent
+}
+
+#[test]
+#[ignore = "load figures: run with --ignored --nocapture (release build)"]
+fn overview_of_200_hosts_with_100000_series_written_by_the_receiver() {
+    if testkit::require_rrdtool().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let n = receive_datadir(dir.path(), 200, 500);
+    eprintln!("the receiver wrote {n} RRD files in {:?}", t.elapsed());
+    let mut config = ServeConfig::new(dir.path());
+    config.workers = 2;
+    let state = web::open(&config).unwrap();
+    assert_eq!(state.snapshot().file_count(), 100_000);
+    let server = web::spawn(state, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = server.addr();
+    let mut c = Conn::new(addr);
+    let t = Instant::now();
+    let first = c.get("/").unwrap();
+    let first_time = t.elapsed();
+    let body = first.text();
+    let per_host = body.len() / 200;
+    let sparks = body.matches("class=\"spark\"").count();
+    eprintln!(
+        "first overview: {first_time:?}, {} bytes ({per_host} bytes per host card), {sparks} sparklines (lazily loaded)",
+        body.len()
+    );
+    assert!(body.contains("200 hosts") && body.contains("100000 series"));
+    let (times, wall) = load(addr, 1, 50, Arc::new(|_, _| "/".to_owned()));
+    let (p50, _) = report("overview, 100,000 series, 200 hosts (warm)", times, wall);
+    assert!(first_time <= Duration::from_secs(1), "first answer {first_time:?}");
+    assert!(p50 <= Duration::from_millis(5), "warm median {p50:?}");
+    assert!(per_host <= 2048, "{per_host} bytes of HTML per host");
+    assert!(sparks <= 200, "one sparkline per host at most: {sparks}");
+}

@@ -60,9 +60,84 @@ pub fn for_name(name: &str) -> Rgb {
     hsv(hue, sat, val)
 }
 
+impl Rgb {
+    /// Hue (degrees), saturation and value.
+    fn hsv(self) -> (f64, f64, f64) {
+        let (r, g, b) = (f64::from(self.0) / 255.0, f64::from(self.1) / 255.0, f64::from(self.2) / 255.0);
+        let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+        let d = max - min;
+        let h = if d == 0.0 {
+            0.0
+        } else if max == r {
+            60.0 * ((g - b) / d).rem_euclid(6.0)
+        } else if max == g {
+            60.0 * ((b - r) / d + 2.0)
+        } else {
+            60.0 * ((r - g) / d + 4.0)
+        };
+        (h, if max == 0.0 { 0.0 } else { d / max }, max)
+    }
+}
+
+/// Least hue difference, in degrees, between two colours [`distinct`] gives one graph.
+const MIN_HUE_GAP: f64 = 24.0;
+
+/// The colours of one graph's series, told apart: each series keeps its own colour when it
+/// has one, else its name's ([`for_name`]) unless that hue is within 24° of a colour
+/// already taken, in which case the hue moves by the golden angle until it is clear (or,
+/// with too many series for that, the farthest hue found). Stable: the same names in the
+/// same order give the same colours.
+pub fn distinct(series: &[(&str, Option<Rgb>)]) -> Vec<Rgb> {
+    let mut taken: Vec<f64> = series.iter().filter_map(|(_, c)| c.map(|c| c.hsv().0)).collect();
+    let gap = |h: f64, taken: &[f64]| {
+        taken.iter().map(|t| (h - t).rem_euclid(360.0).min((t - h).rem_euclid(360.0))).fold(360.0, f64::min)
+    };
+    series
+        .iter()
+        .map(|(name, own)| {
+            if let Some(c) = own {
+                return *c;
+            }
+            let base = for_name(name);
+            let (h0, s, v) = base.hsv();
+            let mut best = (gap(h0, &taken), h0);
+            for k in 1..16 {
+                if best.0 >= MIN_HUE_GAP {
+                    break;
+                }
+                let h = (h0 + 137.508 * f64::from(k)).rem_euclid(360.0);
+                let g = gap(h, &taken);
+                if g > best.0 {
+                    best = (g, h);
+                }
+            }
+            taken.push(best.1);
+            if best.1 == h0 { base } else { hsv(best.1, s, v) }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colours_within_a_graph_are_distinct() {
+        let names = ["idle", "interrupt", "nice", "softirq", "steal", "system", "user", "wait"];
+        let wanted: Vec<(&str, Option<Rgb>)> = names.iter().map(|n| (*n, None)).collect();
+        let colors = distinct(&wanted);
+        for (i, a) in colors.iter().enumerate() {
+            for (j, b) in colors.iter().enumerate().skip(i + 1) {
+                let (ha, hb) = (a.hsv().0, b.hsv().0);
+                let d = (ha - hb).rem_euclid(360.0).min((hb - ha).rem_euclid(360.0));
+                assert!(d >= MIN_HUE_GAP - 1.0, "{} and {} too close: {a:?} {b:?}", names[i], names[j]);
+            }
+        }
+        // Stable, and a lone series keeps its name's colour.
+        assert_eq!(distinct(&wanted), colors);
+        assert_eq!(distinct(&[("heads", None)]), [for_name("heads")]);
+        assert_eq!(distinct(&[("x", Some(Rgb(1, 2, 3)))]), [Rgb(1, 2, 3)]);
+    }
 
     #[test]
     fn stable_and_distinct() {

@@ -304,6 +304,18 @@ pub struct Graph {
     pub base: Option<u32>,
     /// The grid lines' colours.
     pub grid: Grid,
+    /// rrdtool options giving the graph its look (colours, fonts, no watermark: see
+    /// [`style::look`]), placed before the graph's own options.
+    pub look: Vec<String>,
+    /// The values' unit, named in the legend's header (empty: none).
+    pub unit: String,
+    /// Whether legend values take an SI prefix (`12.3 k`); `false` for counts and jiffies,
+    /// printed with four significant digits and no prefix.
+    pub si_prefix: bool,
+    /// `PRINT` each series' minimum, average, maximum and last value (in that order, the
+    /// stack's total after the series): `graphv` reports them as `print[i]`, `nan` when
+    /// the range holds no value ([`Graph::printed`] reads them back).
+    pub print_values: bool,
 }
 
 /// The colours of the grid lines, `RRGGBB` or `RRGGBBAA` as rrdtool's `--color` takes them.
@@ -377,6 +389,10 @@ impl Graph {
             scale: None,
             base: None,
             grid: Grid::default(),
+            look: Vec::new(),
+            unit: String::new(),
+            si_prefix: true,
+            print_values: false,
         }
     }
 
@@ -414,7 +430,17 @@ impl Graph {
         if !self.order.is_empty() {
             return self.in_order().args();
         }
-        let mut out = self.options()?;
+        let mut out = self.look.clone();
+        for o in &self.look {
+            text("look option", o)?;
+        }
+        out.extend(self.options()?);
+        if matches!(self.kind, Kind::Stack { .. } | Kind::Band) {
+            // Areas from 0, so that a stack's parts (and a band's floor) are not cut off;
+            // without --rigid, rrdtool still goes below 0 for negative values.
+            out.push("--lower-limit".into());
+            out.push("0".into());
+        }
         out.push("--imgformat".into());
         out.push(self.format.rrdtool_name().into());
         out.extend(self.grid.args()?);
@@ -438,6 +464,22 @@ impl Graph {
         }
         Builder::new(self).elements(&mut out)?;
         Ok(out)
+    }
+
+    /// The values a `graphv` of this graph printed (with [`Graph::print_values`]), from its
+    /// `print[i]` lines: per series (the stack's total last) minimum, average, maximum and
+    /// last, `None` where the range holds no value.
+    pub fn printed(info: &[(String, String)]) -> Vec<[Option<f64>; 4]> {
+        let mut values: Vec<(usize, Option<f64>)> = info
+            .iter()
+            .filter_map(|(k, v)| {
+                let i = k.strip_prefix("print[")?.strip_suffix(']')?.parse().ok()?;
+                let v = v.trim().trim_matches('"').trim().parse::<f64>().ok().filter(|v| v.is_finite());
+                Some((i, v))
+            })
+            .collect();
+        values.sort_by_key(|(i, _)| *i);
+        values.chunks_exact(4).map(|c| [c[0].1, c[1].1, c[2].1, c[3].1]).collect()
     }
 
     /// The full command: `rrdtool graph OUTPUT args…` (`OUTPUT` `-` writes to stdout).
@@ -534,14 +576,22 @@ fn valid_ds(ds: &str) -> bool {
     (1..=19).contains(&ds.len()) && ds.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// Legend value formats: min, average, max, last.
-const GPRINT_FORMAT: &str = "%8.2lf%s";
+/// Legend value format with an SI prefix: two decimals, then the prefix (`  12.35 k`).
+const GPRINT_SI: &str = "%7.2lf %s";
+/// Legend value format without prefix (counts, jiffies): four significant digits.
+const GPRINT_PLAIN: &str = "%9.4lg";
+/// What is printed (`PRINT`) when [`Graph::print_values`] is set: enough digits to read back.
+const PRINT_FORMAT: &str = "%.6lg";
 
 /// Accumulates elements for one graph.
 struct Builder<'g> {
     graph: &'g Graph,
     out: Vec<String>,
     label_width: usize,
+    /// The colour of each series (distinct within the graph).
+    colors: Vec<color::Rgb>,
+    /// `PRINT` elements, emitted after the legend.
+    prints: Vec<String>,
 }
 
 impl<'g> Builder<'g> {
@@ -553,7 +603,9 @@ impl<'g> Builder<'g> {
                 label_width = label_width.max(OTHER.len());
             }
         }
-        Builder { graph, out: Vec::new(), label_width }
+        let wanted: Vec<(&str, Option<color::Rgb>)> =
+            graph.series.iter().map(|s| (s.label.as_str(), s.color)).collect();
+        Builder { graph, out: Vec::new(), label_width, colors: color::distinct(&wanted), prints: Vec::new() }
     }
 
     fn validate(&self) -> Result<(), GraphError> {
@@ -642,10 +694,12 @@ impl<'g> Builder<'g> {
         escape::legend(&format!("{label}{}", " ".repeat(pad)))
     }
 
-    /// The legend header naming the value columns.
+    /// The legend header naming the value columns (and their unit).
     fn header(&mut self) {
         let pad = " ".repeat(self.label_width + 2);
-        self.out.push(format!("COMMENT:{pad}{:>10}{:>10}{:>10}{:>10}\\l", "Minimum", "Average", "Maximum", "Last"));
+        let unit = if self.graph.unit.is_empty() { String::new() } else { format!("  ({})", self.graph.unit) };
+        let line = format!("{pad}{:>10}{:>10}{:>10}{:>10}{unit}", "Minimum", "Average", "Maximum", "Last");
+        self.out.push(format!("COMMENT:{}\\l", escape::legend(&line)));
     }
 
     /// Emits VDEFs and GPRINTs for min (of `min`), average and last (of `avg`), max (of
@@ -655,8 +709,18 @@ impl<'g> Builder<'g> {
         self.out.push(format!("VDEF:{avg}vavg={avg},AVERAGE"));
         self.out.push(format!("VDEF:{avg}vmax={max},MAXIMUM"));
         self.out.push(format!("VDEF:{avg}vlast={avg},LAST"));
+        let format = if self.graph.si_prefix { GPRINT_SI } else { GPRINT_PLAIN };
         for (v, end) in [("vmin", ""), ("vavg", ""), ("vmax", ""), ("vlast", "\\l")] {
-            self.out.push(format!("GPRINT:{avg}{v}:{GPRINT_FORMAT}{end}"));
+            self.out.push(format!("GPRINT:{avg}{v}:{format}{end}"));
+        }
+    }
+
+    /// Queues the `PRINT`s of a series whose values [`Builder::values`] defined under `avg`.
+    fn print(&mut self, avg: &str) {
+        if self.graph.print_values {
+            for v in ["vmin", "vavg", "vmax", "vlast"] {
+                self.prints.push(format!("PRINT:{avg}{v}:{PRINT_FORMAT}"));
+            }
         }
     }
 
@@ -669,6 +733,7 @@ impl<'g> Builder<'g> {
             Kind::Stack { total, remainder } => self.stack(total.as_ref(), *remainder),
         }
         out.append(&mut self.out);
+        out.append(&mut self.prints);
         Ok(())
     }
 
@@ -680,7 +745,7 @@ impl<'g> Builder<'g> {
             let min = self.def_series(&format!("s{i}min"), s, Cf::Min, reduce);
             let max = self.def_series(&format!("s{i}max"), s, Cf::Max, reduce);
             self.out.push(format!("CDEF:s{i}rng={max},{min},-"));
-            drawn.push((i, avg, min, max, s.rgb()));
+            drawn.push((i, avg, min, max, self.colors[i]));
         }
         for (i, _, min, _, c) in &drawn {
             self.out.push(format!("AREA:{min}"));
@@ -691,6 +756,7 @@ impl<'g> Builder<'g> {
             let label = self.padded(&self.graph.series[i].label);
             self.out.push(format!("LINE1:{avg}#{}:{}", c.hex(), legend_field(&label)));
             self.values(&min, &avg, &max);
+            self.print(&avg);
         }
     }
 
@@ -698,13 +764,14 @@ impl<'g> Builder<'g> {
         let mut drawn = Vec::new();
         for (i, s) in self.graph.series.iter().enumerate() {
             let v = self.def_series(&format!("s{i}"), s, s.cf, false);
-            drawn.push((i, v, s.rgb()));
+            drawn.push((i, v, self.colors[i]));
         }
         self.header();
         for (i, v, c) in drawn {
             let label = self.padded(&self.graph.series[i].label);
             self.out.push(format!("LINE1:{v}#{}:{}", c.hex(), legend_field(&label)));
             self.values(&v, &v, &v);
+            self.print(&v);
         }
     }
 
@@ -727,7 +794,11 @@ impl<'g> Builder<'g> {
         let rest = match (&total_v, remainder) {
             (Some(t), true) => {
                 let top = cums.last().cloned().unwrap_or_default();
-                self.out.push(format!("CDEF:rest={t},{top},UN,0,{top},IF,-,0,MAX"));
+                // What the total has beyond the series, at least 0; below a billionth of
+                // the total it is rounding residue (printed as "177.64a"), so 0.
+                self.out.push(format!(
+                    "CDEF:rest={t},{top},UN,0,{top},IF,-,0,MAX,DUP,{t},ABS,0.000000001,*,LT,EXC,0,EXC,IF"
+                ));
                 self.out.push(format!("CDEF:crest={top},rest,ADDNAN"));
                 Some(())
             }
@@ -744,17 +815,21 @@ impl<'g> Builder<'g> {
         }
         for i in (0..parts.len()).rev() {
             let s = &self.graph.series[i];
-            let c = s.rgb();
+            let c = self.colors[i];
             let label = self.padded(&s.label);
             self.out.push(format!("AREA:c{i}#{}:{}", c.lighten(0.45).hex(), legend_field(&label)));
             self.out.push(format!("LINE1:c{i}#{}", c.hex()));
             let v = parts[i].clone();
             self.values(&v, &v, &v);
         }
+        for p in &parts {
+            self.print(p);
+        }
         if let (Some(t), Some(total)) = (total_v, total) {
             let label = self.padded(&total.label);
             self.out.push(format!("LINE2:{t}#000000:{}", legend_field(&label)));
             self.values(&t, &t, &t);
+            self.print(&t);
         }
     }
 }
@@ -803,6 +878,8 @@ mod tests {
                 "800",
                 "--height",
                 "300",
+                "--lower-limit",
+                "0",
                 "--imgformat",
                 "PNG",
                 "--grid-dash",
@@ -823,10 +900,10 @@ mod tests {
                 "VDEF:s0vavg=s0,AVERAGE",
                 "VDEF:s0vmax=s0max,MAXIMUM",
                 "VDEF:s0vlast=s0,LAST",
-                "GPRINT:s0vmin:%8.2lf%s",
-                "GPRINT:s0vavg:%8.2lf%s",
-                "GPRINT:s0vmax:%8.2lf%s",
-                "GPRINT:s0vlast:%8.2lf%s\\l",
+                "GPRINT:s0vmin:%7.2lf %s",
+                "GPRINT:s0vavg:%7.2lf %s",
+                "GPRINT:s0vmax:%7.2lf %s",
+                "GPRINT:s0vlast:%7.2lf %s\\l",
             ]
         );
     }
@@ -886,9 +963,12 @@ mod tests {
             vec![Series::single("heads", "/h.rrd", "value"), Series::single("tails", "/t.rrd", "value")],
         );
         let args = g.args().unwrap();
-        for want in
-            ["CDEF:c0=s0", "CDEF:c1=c0,s1,ADDNAN", "CDEF:rest=t,c1,UN,0,c1,IF,-,0,MAX", "CDEF:crest=c1,rest,ADDNAN"]
-        {
+        for want in [
+            "CDEF:c0=s0",
+            "CDEF:c1=c0,s1,ADDNAN",
+            "CDEF:rest=t,c1,UN,0,c1,IF,-,0,MAX,DUP,t,ABS,0.000000001,*,LT,EXC,0,EXC,IF",
+            "CDEF:crest=c1,rest,ADDNAN",
+        ] {
             assert!(args.contains(&want.to_owned()), "{want} missing from {args:?}");
         }
         let tails = args.iter().position(|a| a.starts_with("AREA:c1#")).unwrap();
@@ -896,6 +976,35 @@ mod tests {
         assert!(tails < heads, "top of the stack is drawn first");
         assert!(args.iter().any(|a| a.starts_with("LINE2:t#000000:flips")));
         assert!(!args.iter().any(|a| a.contains("UN,0,s0,IF") || a.contains(",0,s")), "no unknown-as-zero");
+    }
+
+    #[test]
+    fn units_prefixes_zero_floor_and_prints() {
+        let mut g = Graph::new(
+            Kind::Stack { total: None, remainder: false },
+            vec![Series::single("user", "/u.rrd", "value"), Series::single("system", "/s.rrd", "value")],
+        );
+        g.unit = "jiffies".into();
+        g.si_prefix = false;
+        g.print_values = true;
+        g.look = crate::graph::style::look(false);
+        let args = g.args().unwrap();
+        assert_eq!(args[..2], ["--border", "0"], "the look comes first");
+        assert!(args.contains(&"--disable-rrdtool-tag".to_owned()));
+        assert!(args.windows(2).any(|w| w == ["--lower-limit", "0"]), "stacks start at 0");
+        assert!(args.iter().any(|a| a.starts_with("COMMENT:") && a.contains("(jiffies)")), "{args:?}");
+        assert!(args.contains(&"GPRINT:s0vavg:%9.4lg".to_owned()), "no SI prefix: {args:?}");
+        let prints: Vec<&String> = args.iter().filter(|a| a.starts_with("PRINT:")).collect();
+        assert_eq!(prints.len(), 8, "{prints:?}");
+        assert_eq!(prints[3], "PRINT:s0vlast:%.6lg");
+        let lines = Graph::new(Kind::Lines, vec![Series::single("x", "/x.rrd", "value")]);
+        assert!(!lines.args().unwrap().contains(&"--lower-limit".to_owned()), "lines keep rrdtool's scale");
+        let info: Vec<(String, String)> = ["1", "2.5", "4", "3", "nan", "-nan", "nan", "nan"]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("print[{i}]"), format!("\"{v}\"")))
+            .collect();
+        assert_eq!(Graph::printed(&info), [[Some(1.0), Some(2.5), Some(4.0), Some(3.0)], [None, None, None, None]]);
     }
 
     #[test]

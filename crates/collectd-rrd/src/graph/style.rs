@@ -83,6 +83,8 @@ pub struct Style {
     pub order: Vec<String>,
     /// Whether several series are stacked by default.
     pub stacked: Option<bool>,
+    /// Whether legend values take an SI prefix (`12.3 k`); `false` for counts and jiffies.
+    pub si_prefix: Option<bool>,
 }
 
 impl Style {
@@ -91,7 +93,7 @@ impl Style {
         macro_rules! take {
             ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f.clone(); } )* };
         }
-        take!(scale, base, unit, vertical_label, stacked);
+        take!(scale, base, unit, vertical_label, stacked, si_prefix);
         self.colors.extend(other.colors.iter().map(|(k, v)| (k.clone(), v.clone())));
         if !other.order.is_empty() {
             self.order = other.order.clone();
@@ -340,6 +342,12 @@ impl Graph {
         if let Some(v) = style.vertical_label.as_ref().or(style.unit.as_ref()) {
             self.vertical_label = v.clone();
         }
+        if let Some(u) = &style.unit {
+            self.unit = u.clone();
+        }
+        if let Some(si) = style.si_prefix {
+            self.si_prefix = si;
+        }
         let mut series: Vec<&mut Series> = self.series.iter_mut().collect();
         if let Kind::Stack { total: Some(t), .. } = &mut self.kind {
             series.push(t);
@@ -374,6 +382,53 @@ impl Graph {
             }
         }
     }
+}
+
+/// The colours of the grid lines of the house look ([`look`]): light grey, drawn solid at
+/// half opacity (as much ink as dotted lines at full opacity; see [`super::Grid`]).
+pub fn look_grid() -> super::Grid {
+    super::Grid { minor: "E6E8EB80".into(), major: "C9CED480".into() }
+}
+
+/// The rrdtool options of the house look, shared by the web interface and the command
+/// line: white background, no border, dark text, DejaVu fonts, slope mode and no rrdtool
+/// watermark (with [`look_grid`] for the grid). `spark`: the bare plot of a sparkline.
+pub fn look(spark: bool) -> Vec<String> {
+    let mut o: Vec<String> = [
+        "--border",
+        "0",
+        "--color",
+        "BACK#FFFFFF",
+        "--color",
+        "CANVAS#FFFFFF",
+        "--color",
+        "SHADEA#FFFFFF",
+        "--color",
+        "SHADEB#FFFFFF",
+        "--color",
+        "FONT#2B3137",
+        "--color",
+        "AXIS#8A939C",
+        "--color",
+        "FRAME#8A939C",
+        "--color",
+        "ARROW#8A939C",
+        "--font",
+        "DEFAULT:8:DejaVu Sans",
+        "--font",
+        "TITLE:10:DejaVu Sans",
+        "--font",
+        "LEGEND:8:DejaVu Sans Mono",
+        "--slope-mode",
+        "--disable-rrdtool-tag",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    if spark {
+        o.push("--only-graph".into());
+    }
+    o
 }
 
 /// The labels ordered by value: the largest average first (the bottom of a stack), series

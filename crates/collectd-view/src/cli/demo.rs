@@ -31,6 +31,45 @@ pub struct DemoArgs {
     pub duration: Option<f64>,
 }
 
+/// What the demo prints when it starts: where everything is, that a temporary data dir is
+/// removed at exit, how to send one's own statistics to it, and how to run `ls` and
+/// `graph` on its files.
+pub fn banner(
+    web: &str,
+    receive_addr: SocketAddr,
+    data_dir: &std::path::Path,
+    temporary: bool,
+    duration: Option<f64>,
+) -> String {
+    let dir = data_dir.display();
+    let kept = if temporary { "temporary: removed when the demo stops (--data-dir DIR keeps it)" } else { "kept" };
+    let (ip, port) = (receive_addr.ip(), receive_addr.port());
+    let stop = match duration {
+        Some(secs) => format!("running for {secs} s"),
+        None => "press Ctrl-C to stop".to_owned(),
+    };
+    format!(
+        "collectd-view demo\n\
+         \x20 web interface: {web}/\n\
+         \x20 receiver:      udp://{receive_addr}  (writes RRD files like collectd's rrdtool plugin)\n\
+         \x20 data dir:      {dir}  ({kept})\n\
+         \x20 traffic:       the original's examples: hosts web1, web2 (basic), worker1 (primes), every 1 s\n\
+         \n\
+         Send your own statistics to the receiver: in collectd.conf,\n\
+         \x20   LoadPlugin network\n\
+         \x20   <Plugin network>\n\
+         \x20     Server \"{ip}\" \"{port}\"\n\
+         \x20   </Plugin>\n\
+         or from this library: Connection::builder().collectd_host(\"{ip}\").collectd_port({port}).\n\
+         \n\
+         The command line on the same files (while the demo runs):\n\
+         \x20   collectd-view ls --data-dir {dir}\n\
+         \x20   collectd-view graph --data-dir {dir} --host web1 --category coin_stats --stat flips -o flips.png\n\
+         \n\
+         {stop}\n"
+    )
+}
+
 /// Runs the demo until Ctrl-C or the duration.
 pub fn run(args: DemoArgs) -> Result<()> {
     let temporary = match &args.data_dir {
@@ -56,16 +95,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         format!("listening on {} (is it taken? --listen 127.0.0.1:0 picks a free port)", args.listen)
     })?;
 
-    println!("collectd-view demo");
-    println!("  receiver:      udp://{receive_addr}  (writing RRD files like collectd's rrdtool plugin)");
-    println!("  data dir:      {}", data_dir.display());
-    println!("  traffic:       the original's examples: hosts web1, web2 (basic), worker1 (primes), every 1 s");
-    println!("  web interface: {}", server.url());
-    match args.duration {
-        Some(secs) => println!("running for {secs} s"),
-        None => println!("press Ctrl-C to stop"),
-    }
-
+    print!("{}", banner(&server.url(), receive_addr, &data_dir, temporary.is_some(), args.duration));
     let stop = Arc::new(AtomicBool::new(false));
     let traffic = demo::start_traffic(receive_addr, &stop);
     match collectd::start_threads() {
@@ -93,6 +123,9 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let stats = receiver.stop();
     println!("receiver: {stats}");
     server.stop().context("stopping the web interface")?;
-    drop(temporary);
+    if let Some(t) = temporary {
+        println!("removing the temporary data dir {}", t.path().display());
+        drop(t);
+    }
     Ok(())
 }

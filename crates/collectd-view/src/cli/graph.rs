@@ -27,7 +27,7 @@ fn parse_time(text: &str) -> Result<TimeArg, String> {
 #[command(group = clap::ArgGroup::new("destination").required(true).multiple(true).args(["print_command", "output"]))]
 pub struct GraphArgs {
     /// collectd's DataDir.
-    #[arg(long, default_value = "/var/lib/collectd/rrd")]
+    #[arg(long, default_value = super::DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
     /// Host (repeat to combine hosts).
     #[arg(long = "host", required = true)]
@@ -87,7 +87,8 @@ pub struct GraphArgs {
     /// bottom; reads the data with rrdtool) or `name`.
     #[arg(long, default_value = "value", value_parser = ["value", "name"])]
     pub stack_order: String,
-    /// Print the shell-quoted `rrdtool graph` command line(s).
+    /// Print the shell-quoted `rrdtool graph` command line(s), writing to the -o FILE
+    /// (default: graph.png, or one file per graph named after its title).
     #[arg(long)]
     pub print_command: bool,
     /// Render to FILE (`-`: stdout). With several graphs, `{}` in FILE (or a suffix before
@@ -105,6 +106,11 @@ pub struct GraphArgs {
 /// `graph`: plans the graphs the selection calls for, then prints their command lines,
 /// renders them, or both.
 pub fn run(a: GraphArgs) -> Result<()> {
+    // The range as the web interface checks it: an end before its start, or a span too
+    // short or too long, is refused here with the same words, before rrdtool runs.
+    collectd_rrd::time::resolve(a.start, a.end, collectd_rrd::time::now())
+        .map_err(|e| anyhow::anyhow!("--start {} --end {}: {e}", a.start.canonical(), a.end.canonical()))?;
+    super::check_data_dir(&a.data_dir)?;
     let format = a.format.unwrap_or_else(|| a.output.as_deref().map_or(Format::Png, Format::from_file_name));
     let config = Arc::new(GraphConfig::load(a.graph_config.as_deref())?);
     let request = Request {
@@ -143,6 +149,11 @@ pub fn run(a: GraphArgs) -> Result<()> {
     });
     let lookup = collectd_rrd::ds_lookup_with(&index, || rrdtool.get().ok());
     let mut graphs = select::plan(&index.snapshot(), &request, &options, &lookup)?;
+    for g in &mut graphs {
+        // The web interface's look: its colours, fonts and grid, no watermark.
+        g.look = collectd_rrd::graph::style::look(false);
+        g.grid = collectd_rrd::graph::style::look_grid();
+    }
     let pool = || rrdtool.get().map_err(|e| anyhow::anyhow!("{e}"));
     if a.stack_order == "value" {
         for g in &mut graphs {
@@ -152,7 +163,9 @@ pub fn run(a: GraphArgs) -> Result<()> {
         }
     }
     let outputs: Vec<String> = match &a.output {
-        None => vec!["-".to_owned(); graphs.len()],
+        // Printed commands write files (`-` would send the image to the terminal).
+        None if graphs.len() == 1 => vec![format!("graph.{}", format.extension())],
+        None => graphs.iter().map(|g| select::output_name(&format!("{{}}.{}", format.extension()), g)).collect(),
         Some(o) if graphs.len() == 1 => vec![o.clone()],
         Some(o) if o == "-" => bail!("{} graphs cannot all go to stdout", graphs.len()),
         Some(o) => graphs.iter().map(|g| select::output_name(o, g)).collect(),

@@ -15,7 +15,7 @@ use super::lazy_pool::LazyPool;
 #[derive(clap::Args, Debug)]
 pub struct LsArgs {
     /// collectd's DataDir.
-    #[arg(long, default_value = "/var/lib/collectd/rrd")]
+    #[arg(long, default_value = super::DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
     /// The rrdtool program, run (`rrdtool info`) only for files whose header cannot be
     /// read directly.
@@ -27,6 +27,7 @@ pub struct LsArgs {
 /// index cannot read itself, from `rrdtool info` (as the web interface does).
 pub fn run(args: LsArgs) -> Result<()> {
     let (data_dir, rrdtool) = (args.data_dir.as_path(), args.rrdtool.as_str());
+    super::check_data_dir(data_dir)?;
     let index = Arc::new(Index::open(data_dir)?);
     // Only `rrdtool info` runs here: no PNG shim to install.
     let rrdtool = LazyPool::new(PoolConfig {

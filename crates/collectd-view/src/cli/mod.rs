@@ -10,7 +10,41 @@ pub mod ls;
 pub mod receive;
 pub mod serve;
 
+use std::path::Path;
+
 use clap::{Parser, Subcommand};
+
+/// collectd's DataDir when collectd is installed from a distribution's package: the
+/// default of `--data-dir`.
+pub const DEFAULT_DATA_DIR: &str = "/var/lib/collectd/rrd";
+
+/// An error as the command prints it: `collectd-view: error: {e}`, then each cause whose
+/// text the lines above do not already contain (many errors repeat their source's message).
+pub fn error_report(e: &anyhow::Error) -> String {
+    let mut out = format!("collectd-view: error: {e}\n");
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !text.is_empty() && !out.contains(&text) {
+            out.push_str(&format!("  caused by: {text}\n"));
+        }
+    }
+    out
+}
+
+/// Fails with a hint when `data_dir` does not exist: which option names another, and the
+/// demo for a first look.
+pub fn check_data_dir(data_dir: &Path) -> anyhow::Result<()> {
+    if data_dir.exists() {
+        return Ok(());
+    }
+    let default = data_dir == Path::new(DEFAULT_DATA_DIR);
+    anyhow::bail!(
+        "{}data directory {} does not exist\n  hint: give collectd's DataDir (the rrdtool plugin's) with --data-dir DIR, \
+         or run `collectd-view demo` to see example data",
+        if default { "the default " } else { "" },
+        data_dir.display()
+    )
+}
 
 /// Graph, browse and receive the statistics that collectd stores as RRD files.
 #[derive(Parser, Debug)]
@@ -54,6 +88,29 @@ impl Cli {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_print_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot read x: {0}")]
+        struct Repeats(#[source] std::io::Error);
+        let e = anyhow::Error::new(Repeats(std::io::Error::other("disk on fire"))).context("opening the index");
+        assert_eq!(
+            error_report(&e),
+            "collectd-view: error: opening the index\n  caused by: cannot read x: disk on fire\n"
+        );
+    }
+
+    #[test]
+    fn a_missing_default_data_dir_gets_a_hint() {
+        let e = check_data_dir(Path::new("/nonexistent/rrd")).unwrap_err().to_string();
+        assert!(e.starts_with("data directory /nonexistent/rrd does not exist"), "{e}");
+        if !Path::new(DEFAULT_DATA_DIR).exists() {
+            let e = check_data_dir(Path::new(DEFAULT_DATA_DIR)).unwrap_err().to_string();
+            assert!(e.starts_with("the default data directory /var/lib/collectd/rrd does not exist"), "{e}");
+            assert!(e.contains("--data-dir DIR") && e.contains("collectd-view demo"), "{e}");
+        }
+    }
 
     #[test]
     fn cli_is_well_formed() {

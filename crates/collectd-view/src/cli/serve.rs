@@ -17,7 +17,7 @@ use crate::web::{self, ServeConfig};
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
     /// collectd's DataDir.
-    #[arg(long, default_value = "/var/lib/collectd/rrd")]
+    #[arg(long, default_value = super::DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
     /// Address to listen on (loopback unless told otherwise).
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -58,6 +58,9 @@ pub struct ServeArgs {
 
 /// Runs `collectd-view serve` until Ctrl-C or SIGTERM.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    if args.receive.is_none() {
+        super::check_data_dir(&args.data_dir)?;
+    }
     let mut config = ServeConfig::new(args.data_dir);
     config.listen = args.listen;
     config.rrdcached = args.rrdcached;

@@ -263,14 +263,52 @@ fn combine_graph(snap: &Snapshot, refs: &[SeriesRef], mode: Mode, ds_of: &DsLook
         _ => Kind::Lines,
     };
     let mut g = Graph::new(kind, series);
-    g.title = if title.is_empty() { "combined graph".into() } else { title };
+    g.title = combined_title(&parts, title);
     g.missing_as_gap = true;
     Ok(g)
+}
+
+/// A combined graph's title: what its series show. When they show different things, the
+/// title names them (the first three, then how many more) before what they share
+/// (`common`: a host, the plugin directory), which alone ("any") says nothing.
+fn combined_title(parts: &[Part], common: String) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for p in parts {
+        if !names.contains(&p.parts[2].as_str()) {
+            names.push(&p.parts[2]);
+        }
+    }
+    if names.len() <= 1 {
+        return if common.is_empty() { names.first().map_or("combined graph", |n| n).to_owned() } else { common };
+    }
+    let mut t = names[..names.len().min(3)].join(", ");
+    if names.len() > 3 {
+        t.push_str(&format!(" and {} more", names.len() - 3));
+    }
+    let hosts: BTreeSet<&str> = parts.iter().map(|p| p.parts[0].as_str()).collect();
+    match hosts.len() {
+        1 => format!("{t} on {}", parts[0].parts[0]),
+        n => format!("{t} on {n} hosts"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn combined_titles_name_what_is_shown() {
+        let part = |h: &str, n: &str| Part {
+            parts: [h.to_owned(), "any".to_owned(), n.to_owned(), String::new()],
+            source: Source { file: "/x.rrd".into(), ds: "value".into() },
+        };
+        let parts = [part("web1", "coin_stats flips"), part("web2", "some_category some_counter")];
+        assert_eq!(combined_title(&parts, "any".into()), "coin_stats flips, some_category some_counter on 2 hosts");
+        let parts = [part("web1", "coin_stats flips"), part("web1", "queue size")];
+        assert_eq!(combined_title(&parts, "web1 / any".into()), "coin_stats flips, queue size on web1");
+        let parts = [part("web1", "coin_stats flips"), part("web2", "coin_stats flips")];
+        assert_eq!(combined_title(&parts, "any / coin_stats flips".into()), "any / coin_stats flips");
+    }
 
     #[test]
     fn labels_vary_and_title_keeps_the_rest() {

@@ -27,6 +27,27 @@ pub struct Rendered {
     pub etag: String,
     /// The newest modification time of the files drawn, when known.
     pub last_modified: Option<SystemTime>,
+    /// Per series (a stack's total last): minimum, average, maximum and last over the
+    /// range, `None` where it holds no value ([`collectd_rrd::graph::Graph::printed`]).
+    pub values: Vec<[Option<f64>; 4]>,
+    /// The graph's title.
+    pub title: String,
+    /// The values' unit (empty: none).
+    pub unit: String,
+    /// rrdtool's `--zoom` (1: none): the image is this many times its geometry.
+    pub zoom: u32,
+}
+
+impl Rendered {
+    /// Whether the range holds any value of any series.
+    pub fn has_data(&self) -> bool {
+        self.values.iter().any(|v| v.iter().any(Option::is_some))
+    }
+
+    /// The series that sums the graph up: a stack's total, else the first; its values.
+    pub fn headline(&self) -> Option<[Option<f64>; 4]> {
+        self.values.last().copied()
+    }
 }
 
 type Slot = OnceLock<Result<Arc<Rendered>, Problem>>;
@@ -148,6 +169,22 @@ pub fn file_mtimes(host: &Host) -> impl Iterator<Item = (&Arc<RrdFile>, SystemTi
         .values()
         .flat_map(|p| p.files.values())
         .filter_map(|f| std::fs::metadata(&f.path).and_then(|m| m.modified()).ok().map(|t| (f, t)))
+}
+
+/// The newest modification time and the oldest creation time of a host's files (a `stat`
+/// per file; creation times where the file system records them).
+pub fn file_times(host: &Host) -> (Option<SystemTime>, Option<SystemTime>) {
+    let (mut newest, mut oldest): (Option<SystemTime>, Option<SystemTime>) = (None, None);
+    for f in host.plugins.values().flat_map(|p| p.files.values()) {
+        let Ok(m) = std::fs::metadata(&f.path) else { continue };
+        if let Ok(t) = m.modified() {
+            newest = Some(newest.map_or(t, |n| n.max(t)));
+        }
+        if let Ok(t) = m.created() {
+            oldest = Some(oldest.map_or(t, |o| o.min(t)));
+        }
+    }
+    (newest, oldest)
 }
 
 /// The newest modification time of a host's files.
@@ -277,6 +314,10 @@ mod tests {
             geometry: Geometry::default(),
             etag: String::new(),
             last_modified: None,
+            values: Vec::new(),
+            title: String::new(),
+            unit: String::new(),
+            zoom: 1,
         }
     }
 

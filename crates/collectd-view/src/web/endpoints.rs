@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::params::{GRAPH_KEYS, Mode, Params, Target, View};
+use super::params::{BadParam, GRAPH_KEYS, Mode, Params, Target, View};
 use super::{AppState, GraphOut, Problem, cache, style_options, time};
 use collectd_rrd::graph::{Format, Graph, escape};
 use collectd_rrd::rrdtool::Xport;
@@ -32,6 +32,8 @@ pub struct GraphRequest {
     pub spark: bool,
     /// As a download.
     pub download: bool,
+    /// rrdtool's `--zoom`: 2 for screens of twice the density (1 otherwise).
+    pub zoom: u32,
 }
 
 impl GraphRequest {
@@ -41,7 +43,12 @@ impl GraphRequest {
         let target = Target::from_params(&p)?;
         let mode = target.mode(&p)?;
         let view = View::from_params(&p, DEFAULT_SIZE)?;
-        Ok(GraphRequest { target, mode, view, spark: p.flag("spark")?, download: p.flag("dl")? })
+        let zoom = match p.one("zoom")? {
+            None | Some("1") => 1,
+            Some("2") => 2,
+            Some(v) => return Err(BadParam::new("zoom", format!("{v:?} is not 1 or 2")).into()),
+        };
+        Ok(GraphRequest { target, mode, view, spark: p.flag("spark")?, download: p.flag("dl")?, zoom })
     }
 }
 
@@ -151,7 +158,7 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
 }
 
 async fn render(st: AppState, req: GraphRequest, format: Format) -> Result<GraphOut, Problem> {
-    st.rendering(move |st| st.render(&req.target, req.mode, &req.view, format, req.spark)).await
+    st.rendering(move |st| st.render(&req.target, req.mode, &req.view, format, req.spark, req.zoom)).await
 }
 
 async fn graph(st: AppState, headers: HeaderMap, query: Option<String>, format: Format) -> Response {
@@ -242,6 +249,10 @@ pub fn geometry_json(out: &GraphOut, width: u32) -> serde_json::Value {
         "relative": out.range.relative,
         "refresh": refresh_seconds(&out.range, width),
         "etag": out.rendered.etag,
+        "zoom": out.rendered.zoom,
+        "has_data": out.rendered.has_data(),
+        "unit": out.rendered.unit,
+        "values": out.rendered.values.iter().map(|v| json!({"min": v[0], "avg": v[1], "max": v[2], "last": v[3]})).collect::<Vec<_>>(),
     })
 }
 
@@ -362,7 +373,7 @@ pub async fn data_json(State(st): State<AppState>, headers: HeaderMap, RawQuery(
 pub fn command_lines(st: &AppState, req: &GraphRequest) -> Result<(String, String), Problem> {
     let built = st.build(&req.target, req.mode, &req.view)?;
     let mut argv = vec!["rrdtool".to_owned(), "graph".to_owned(), "graph.png".to_owned()];
-    argv.extend(style_options(req.spark));
+    argv.extend(style_options(req.spark, req.zoom));
     argv.extend(built.graph.args()?);
     let mut x = vec!["rrdtool".to_owned(), "xport".to_owned()];
     x.extend(built.graph.xport_args()?);

@@ -43,13 +43,14 @@ pub fn layout(title: &str, page: &str, crumbs: &[Crumb], q: &str, body: Markup) 
                 }
                 nav.crumbs aria-label="Breadcrumbs" {
                     @for (i, (label, href)) in crumbs.iter().enumerate() {
-                        @if i > 0 { span.sep { "›" } }
+                        @if i > 0 { span.sep aria-hidden="true" { "›" } }
                         @match href {
                             Some(h) => a href=(h) { (label) },
                             None => span.current aria-current="page" { (label) },
                         }
                     }
                 }
+                div #announce .sr-only aria-live="polite" {}
                 main { (body) }
                 footer { "collectd-view · graphs by rrdtool · data from collectd" }
                 script src={ "/assets/app.js?v=" (asset_version("app.js")) } {}
@@ -141,7 +142,7 @@ pub fn range_bar(url: &PageUrl, view: &View, range: Option<&Resolved>) -> Markup
     html! {
         div.rangebar {
             div.presets role="group" aria-label="Time range" {
-                @for (label, start) in PRESETS {
+                @for (label, start, _) in PRESETS {
                     @let v = view.with_range(start, "now");
                     a.preset.active[is_preset(start)] href=(url.with_view(&v)) { (label) }
                 }
@@ -227,13 +228,15 @@ pub struct Figure<'a> {
 }
 
 /// The `<figure>` of a graph: the image (with its geometry as data attributes), and a
-/// toolbar with downloads, data, the rrdtool command and "add to graph".
+/// toolbar with downloads, data, the rrdtool command and "add to graph". A range without
+/// any value says so in words, with a link to a range that has the newest value.
 pub fn figure(f: &Figure) -> Markup {
     let png = graph_url("/graph.png", f.target, f.mode, f.view, &[]);
     let geo = graph_url("/graph.json", f.target, f.mode, f.view, &[]);
     let data = graph_url("/data.json", f.target, f.mode, f.view, &[]);
     let ok = f.rendered.and_then(|r| r.as_ref().ok());
     let err = f.rendered.and_then(|r| r.as_ref().err());
+    let empty = ok.filter(|o| !o.rendered.has_data());
     html! {
         figure.graph {
             @if let Some((title, link)) = &f.heading {
@@ -244,8 +247,12 @@ pub fn figure(f: &Figure) -> Markup {
                     strong { (p.title) }
                     pre { (p.detail) }
                 }
+            } @else if let Some(o) = empty {
+                (no_data(f, o))
             } @else {
                 div.plot data-src=(png) data-geo=(geo) data-data=(data) data-interactive=(if f.interactive { "1" } else { "0" })
+                    data-w=(f.view.width)
+                    data-iw=[ok.map(|o| o.rendered.geometry.image_width)]
                     data-left=[ok.map(|o| o.rendered.geometry.graph_left)]
                     data-top=[ok.map(|o| o.rendered.geometry.graph_top)]
                     data-width=[ok.map(|o| o.rendered.geometry.graph_width)]
@@ -254,14 +261,14 @@ pub fn figure(f: &Figure) -> Markup {
                     data-end=[ok.map(|o| o.rendered.geometry.end)]
                     data-refresh=[ok.map(|o| refresh_seconds(&o.range, f.view.width))]
                 {
-                    img src=(png) alt=(f.heading.as_ref().map(|h| h.0.as_str()).unwrap_or("graph"))
+                    img src=(png) alt=(alt_text(f, ok))
                         width=[ok.map(|o| o.rendered.geometry.image_width)]
                         height=[ok.map(|o| o.rendered.geometry.image_height)];
                 }
             }
             figcaption.toolbar {
                 @for (label, r) in &f.add {
-                    button.add type="button" data-ref=(r) title={ "Add " (r) " to the combined graph" } { "+ " (label) }
+                    (add_link(r, &format!("+ {label}"), f.view))
                 }
                 span.downloads {
                     a href=(graph_url("/graph.png", f.target, f.mode, f.view, &[("dl", "1")])) download { "PNG" }
@@ -276,12 +283,87 @@ pub fn figure(f: &Figure) -> Markup {
     }
 }
 
+/// A value with its unit, rounded to four significant digits.
+pub fn with_unit(v: f64, unit: &str) -> String {
+    let text = if v == 0.0 {
+        "0".to_owned()
+    } else if (1e-3..1e7).contains(&v.abs()) {
+        let digits = (3_i32.saturating_sub(v.abs().log10().floor() as i32)).clamp(0, 6) as usize;
+        let t = format!("{v:.digits$}");
+        if t.contains('.') { t.trim_end_matches('0').trim_end_matches('.').to_owned() } else { t }
+    } else {
+        format!("{v:.3e}")
+    };
+    if unit.is_empty() { text } else { format!("{text} {unit}") }
+}
+
+/// A graph's alternative text: what it shows, over which range, and its last value.
+fn alt_text(f: &Figure, ok: Option<&GraphOut>) -> String {
+    let Some(o) = ok else {
+        return f.heading.as_ref().map_or_else(|| "graph".to_owned(), |h| format!("graph of {}", h.0));
+    };
+    let r = &o.rendered;
+    let what = if r.title.is_empty() { f.heading.as_ref().map_or("graph", |h| h.0.as_str()) } else { r.title.as_str() };
+    let mut alt = format!("{what}, {}", time::range_words(&o.range));
+    if let Some(last) = r.headline().and_then(|v| v[3]) {
+        alt.push_str(&format!(": last value {}", with_unit(last, &r.unit)));
+    }
+    alt
+}
+
+/// What a graph without any value in its range shows instead: the newest value's age and a
+/// link to a range that holds it.
+fn no_data(f: &Figure, o: &GraphOut) -> Markup {
+    let age =
+        o.rendered.last_modified.and_then(|t| SystemTime::now().duration_since(t).ok()).map(|d| d.as_secs() as i64);
+    html! {
+        div.nodata role="status" {
+            p {
+                strong { "No data in this range" }
+                " (" (time::range_words(&o.range)) ")"
+                @if let Some(a) = age { " — the newest value is " (human_duration(a)) " old." } @else { "." }
+            }
+            @if let Some(a) = age {
+                @let start = time::preset_covering(a);
+                @let v = f.view.with_range(start, "now");
+                p { a.with-data href=(f.target.detail_url(&v, f.mode)) { "Show " (time::range_words(&time::Resolved { start: time::now() - span_of(start), end: time::now(), relative: true })) } }
+            }
+        }
+    }
+}
+
+fn span_of(start: &str) -> i64 {
+    PRESETS.iter().find(|(_, s, _)| *s == start).map_or(86_400, |(_, _, span)| *span)
+}
+
+/// "Add to the combined graph": a link that opens the combined graph with the series
+/// (so it works without JavaScript); the script keeps the visitor's collection instead and
+/// says "added".
+pub fn add_link(sref: &str, text: &str, view: &View) -> Markup {
+    let mut q = Query::default();
+    q.push("s", sref);
+    let mut v = view.clone();
+    v.sized = false;
+    v.page_query(&mut q);
+    html! {
+        a.add href=(q.url("/combine")) data-ref=(sref) role="button" aria-label={ (text) ": add " (sref) " to the combined graph" } { (text) }
+    }
+}
+
 /// A sparkline image linking to `href`.
 pub fn sparkline(target: &Target, view: &View, href: &str, label: &str) -> Markup {
-    let src = graph_url("/graph.png", target, target.default_mode(), view, &[("spark", "1")]);
+    spark_img(target, target.default_mode(), view, href, label)
+}
+
+/// A sparkline of `target` drawn as `mode`: lazily loaded (only those on screen are
+/// requested), with its range in the alternative text; the script adds its minimum,
+/// maximum and last value once it has loaded.
+pub fn spark_img(target: &Target, mode: Mode, view: &View, href: &str, label: &str) -> Markup {
+    let src = graph_url("/graph.png", target, mode, view, &[("spark", "1")]);
+    let over = view.resolve().map(|r| time::range_words(&r)).unwrap_or_default();
     html! {
         a.spark href=(href) title=(label) {
-            img src=(src) alt=(label) loading="lazy" width=(view.width) height=(view.height);
+            img src=(src) alt={ (label) ", " (over) } loading="lazy" width=(view.width) height=(view.height);
         }
     }
 }
@@ -299,5 +381,20 @@ pub fn age_badge(newest: Option<SystemTime>, stale_after: i64) -> Markup {
         } @else {
             span.badge.fresh title={ "last update " (Utc(when)) } { "updated " (human_duration(age)) " ago" }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_round_to_four_digits_with_their_unit() {
+        assert_eq!(with_unit(0.0, "jiffies"), "0 jiffies");
+        assert_eq!(with_unit(177.6400001, ""), "177.6");
+        assert_eq!(with_unit(0.017_24, "jiffies"), "0.01724 jiffies");
+        assert_eq!(with_unit(2_000_000.0, "bytes"), "2000000 bytes");
+        assert_eq!(with_unit(1.8446744073709552e19, ""), "1.845e19");
+        assert_eq!(with_unit(-3.5, "%"), "-3.5 %");
     }
 }

@@ -321,48 +321,19 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-/// The interface's grid: light grey lines, drawn solid at half opacity (as much ink as
-/// dotted lines at full opacity; see [`Grid`]).
+/// The interface's grid: the house look's ([`collectd_rrd::graph::style::look_grid`]).
 pub fn web_grid() -> Grid {
-    Grid { minor: "E6E8EB80".into(), major: "C9CED480".into() }
+    collectd_rrd::graph::style::look_grid()
 }
 
-/// The rrdtool options that give every graph the interface's look (before the graph's own;
-/// the grid's colours are the graph's, [`web_grid`]).
-pub fn style_options(spark: bool) -> Vec<String> {
-    let mut o: Vec<String> = [
-        "--border",
-        "0",
-        "--color",
-        "BACK#FFFFFF",
-        "--color",
-        "CANVAS#FFFFFF",
-        "--color",
-        "SHADEA#FFFFFF",
-        "--color",
-        "SHADEB#FFFFFF",
-        "--color",
-        "FONT#2B3137",
-        "--color",
-        "AXIS#8A939C",
-        "--color",
-        "FRAME#8A939C",
-        "--color",
-        "ARROW#8A939C",
-        "--font",
-        "DEFAULT:8:DejaVu Sans",
-        "--font",
-        "TITLE:10:DejaVu Sans",
-        "--font",
-        "LEGEND:8:DejaVu Sans Mono",
-        "--slope-mode",
-        "--disable-rrdtool-tag",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    if spark {
-        o.push("--only-graph".into());
+/// The rrdtool options that give every graph the interface's look: the house look the
+/// command line shares ([`collectd_rrd::graph::style::look`]); `zoom` 2 renders every
+/// pixel as 2×2 (fonts included) for screens of that density.
+pub fn style_options(spark: bool, zoom: u32) -> Vec<String> {
+    let mut o = collectd_rrd::graph::style::look(spark);
+    if zoom > 1 {
+        o.push("--zoom".into());
+        o.push(zoom.to_string());
     }
     o
 }
@@ -449,7 +420,9 @@ impl AppState {
     /// when the host's files changed; those missing are derived on as many threads as
     /// rrdtool has workers.
     pub(crate) fn card_data(&self, snap: &Snapshot) -> Vec<Arc<pages::CardData>> {
-        self.0.cards.get(snap, self.0.pool.config().workers, |h| pages::card_data(self, h))
+        // Compact cards (many hosts) show two values: fewer files are read for them.
+        let compact = snap.hosts.len() > pages::COMPACT_HOSTS;
+        self.0.cards.get(snap, self.0.pool.config().workers, |h| pages::card_data(self, h, compact))
     }
 
     /// A host's card data if the overview derived it and it is still fresh.
@@ -543,12 +516,14 @@ impl AppState {
         view: &View,
         format: Format,
         spark: bool,
+        zoom: u32,
     ) -> Result<GraphOut, Problem> {
         let range = view.resolve().map_err(|e| Problem::from(BadParam::new("start", e.to_string())))?;
         let built = self.build(target, mode, view)?;
         let mut graph = built.graph;
         graph.format = format;
-        let options = style_options(spark);
+        graph.print_values = true;
+        let options = style_options(spark, zoom);
         let argv = graph.args()?;
         let pixel = range.pixel(view.width);
         let now = time::now();
@@ -567,6 +542,10 @@ impl AppState {
                 geometry: img.geometry,
                 etag: cache::etag_of(&key),
                 last_modified: cache::newest_mtime(&built.files),
+                values: collectd_rrd::graph::Graph::printed(&img.info),
+                title: graph.title.clone(),
+                unit: graph.unit.clone(),
+                zoom,
             })
         })?;
         let max_age = if !range.relative && range.end < now - 3600 { 3600 } else { pixel };

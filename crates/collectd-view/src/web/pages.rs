@@ -12,12 +12,14 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, PreEscaped, html};
 
 use super::endpoints::{GraphRequest, command_lines};
-use super::html::{Crumb, Figure, PageUrl, age_badge, figure, layout, mode_bar, range_bar, sparkline};
+use super::html::{
+    Crumb, Figure, PageUrl, add_link, age_badge, figure, layout, mode_bar, range_bar, spark_img, sparkline, with_unit,
+};
 use super::params::{Mode, Params, Query, SeriesRef, Target, View, seg};
 use super::search::{file_href, file_label, file_ref};
 use super::{AppState, GraphOut, Problem, blocking};
 use collectd_rrd::graph::Format;
-use collectd_rrd::graph::style::{Level, Threshold};
+use collectd_rrd::graph::style::{Level, StyleKey, Threshold};
 use collectd_rrd::index::{Host, ModuleTree, PluginDir, RrdFile, Snapshot};
 
 /// Plot size of the large graph of a detail page.
@@ -32,8 +34,35 @@ const CARD_SPARKS: usize = 3;
 const CARD_VALUES: usize = 4;
 /// Most stat files read per host to find its busiest stats.
 const CARD_SCAN: usize = 64;
+/// Most stat files read per host for a compact card (two values shown).
+const COMPACT_SCAN: usize = 8;
 /// Most search results rendered into the overview.
 const PAGE_RESULTS: usize = 100;
+/// Above this many hosts, the overview's cards are compact (one sparkline, two values, a
+/// few links each): a page of a few hundred hosts stays small and quick to draw.
+pub(crate) const COMPACT_HOSTS: usize = 24;
+/// Most category or plugin links on a compact card.
+const COMPACT_TAGS: usize = 6;
+
+/// Seconds since `t`.
+fn age_of(t: Option<std::time::SystemTime>) -> Option<i64> {
+    t.map(|t| std::time::SystemTime::now().duration_since(t).map_or(0, |d| d.as_secs() as i64))
+}
+
+/// The newest modification and oldest creation times of a host's files: the overview's
+/// while fresh, else a `stat` per file.
+fn host_times(st: &AppState, h: &Arc<Host>) -> (Option<std::time::SystemTime>, Option<std::time::SystemTime>) {
+    st.fresh_card_data(h).map_or_else(|| super::cache::file_times(h), |c| (c.newest, c.oldest))
+}
+
+/// `view` fitted (when no range was asked for) to the age of the data of `hosts`.
+fn fit_to_hosts<'h>(st: &AppState, view: View, hosts: impl IntoIterator<Item = &'h Arc<Host>>) -> View {
+    if !view.defaulted {
+        return view;
+    }
+    let oldest = hosts.into_iter().filter_map(|h| host_times(st, h).1).min();
+    view.fit_age(age_of(oldest))
+}
 
 /// A page as a response: the HTML, or the problem page that says what went wrong.
 fn page_response(page: Result<Markup, Problem>) -> Response {
@@ -119,7 +148,7 @@ async fn render_all(st: &AppState, items: Vec<(Target, Mode, View)>) -> Vec<Resu
         .into_iter()
         .map(|(t, m, v)| {
             let (st, client) = (st.clone(), client.clone());
-            let render = async move { st.rendering(move |st| st.render(&t, m, &v, Format::Png, false)).await };
+            let render = async move { st.rendering(move |st| st.render(&t, m, &v, Format::Png, false, 1)).await };
             tokio::spawn(super::server::on_behalf_of(client, render))
         })
         .collect();
@@ -141,7 +170,7 @@ fn search_results(st: &AppState, snap: &Snapshot, q: &str) -> Markup {
             @for e in hits {
                 li {
                     a href=(e.href) { (e.label) }
-                    button.add.small type="button" data-ref=(e.sref.to_param()) title="Add to the combined graph" { "+" }
+                    (add_link(&e.sref.to_param(), "+ add", &View::default_sized(SPARK_SIZE)))
                 }
             }
         }
@@ -164,13 +193,18 @@ pub async fn overview(State(st): State<AppState>, RawQuery(q): RawQuery) -> Resp
 fn overview_page(st: &AppState, query: &str, view: &View) -> Markup {
     let snap = st.snapshot();
     let cards = st.card_data(&snap);
-    let card_view = card_view_key(view);
+    let view = &view.fit_age(age_of(cards.iter().filter_map(|c| c.oldest).min()));
+    let compact = snap.hosts.len() > COMPACT_HOSTS;
+    let card_view = format!("{}{}", card_view_key(view), if compact { "&compact" } else { "" });
     let url = PageUrl { path: "/".into(), fixed: Vec::new(), mode: None };
+    let stale = cards.iter().filter(|c| c.is_stale()).count();
     let body = html! {
         section.intro {
             h1 { "Overview" }
             p.muted {
-                (snap.hosts.len()) " hosts · " (snap.file_count()) " series in " code { (snap.data_dir.display()) }
+                (snap.hosts.len()) " hosts"
+                @if stale > 0 { " (" (stale) " stale)" }
+                " · " (snap.file_count()) " series in " code { (snap.data_dir.display()) }
             }
         }
         section #search-results .search-results hidden[query.is_empty()] {
@@ -181,9 +215,9 @@ fn overview_page(st: &AppState, query: &str, view: &View) -> Markup {
         @if snap.hosts.is_empty() {
             p.empty { "No hosts yet: collectd has not written any RRD file under this directory." }
         }
-        section.hosts {
+        section.hosts.compact[compact] {
             @for (h, data) in snap.hosts.values().zip(&cards) {
-                (host_card(h, data, view, &card_view))
+                (host_card(h, data, view, &card_view, compact))
             }
         }
     };
@@ -197,11 +231,20 @@ fn overview_page(st: &AppState, query: &str, view: &View) -> Markup {
 pub(crate) struct CardData {
     /// The newest modification time of its files.
     newest: Option<std::time::SystemTime>,
+    /// The oldest creation time of its files (the age of its data).
+    oldest: Option<std::time::SystemTime>,
     stale_after: i64,
     values: Vec<CurrentValue>,
     /// The card's markup but its age badge (which ages by itself), for the last view it
     /// was shown with.
     markup: Mutex<Option<Arc<CardMarkup>>>,
+}
+
+impl CardData {
+    /// Whether the host has written nothing for longer than its staleness limit.
+    fn is_stale(&self) -> bool {
+        age_of(self.newest).is_none_or(|a| a > self.stale_after)
+    }
 }
 
 /// A host card's markup around its age badge, for one view.
@@ -216,11 +259,13 @@ struct CardMarkup {
 
 /// Derives a host's [`CardData`] (blocking: a `stat` per file, file headers, `rrdtool
 /// lastupdate`).
-pub(crate) fn card_data(st: &AppState, h: &Host) -> CardData {
+pub(crate) fn card_data(st: &AppState, h: &Host, compact: bool) -> CardData {
+    let (newest, oldest) = super::cache::file_times(h);
     CardData {
-        newest: super::cache::newest_mtime_of(h),
+        newest,
+        oldest,
         stale_after: stale_after(st, h),
-        values: current_values(st, h),
+        values: current_values(st, h, if compact { COMPACT_SCAN } else { CARD_SCAN }),
         markup: Mutex::default(),
     }
 }
@@ -235,15 +280,17 @@ fn card_view_key(view: &View) -> String {
 
 /// A host's card: names, current values, sparklines and links, made once per card data and
 /// view (`card_view`: [`card_view_key`] of `view`); then the age badge, made each time.
-fn host_card(h: &Host, data: &CardData, view: &View, card_view: &str) -> Markup {
-    let kept = data.markup.lock().unwrap_or_else(|e| e.into_inner()).clone().filter(|m| m.view == card_view);
+fn host_card(h: &Host, data: &CardData, view: &View, card_view: &str, compact: bool) -> Markup {
+    let stale = data.is_stale();
+    let key = format!("{card_view}{}", if stale { "&stale" } else { "" });
+    let kept = data.markup.lock().unwrap_or_else(|e| e.into_inner()).clone().filter(|m| m.view == key);
     let m = kept.unwrap_or_else(|| {
-        let m = Arc::new(card_markup(h, data, view, card_view.to_owned()));
+        let m = Arc::new(card_markup(h, data, view, key, compact, stale));
         *data.markup.lock().unwrap_or_else(|e| e.into_inner()) = Some(m.clone());
         m
     });
     html! {
-        article.card.host-card data-host=(h.name) {
+        article.card.host-card.stale[stale] data-host=(h.name) {
             header {
                 (PreEscaped(&m.heading))
                 (age_badge(data.newest, data.stale_after))
@@ -253,16 +300,35 @@ fn host_card(h: &Host, data: &CardData, view: &View, card_view: &str) -> Markup 
     }
 }
 
-fn card_markup(h: &Host, data: &CardData, view: &View, key: String) -> CardMarkup {
+/// `n` things, or nothing when there are none: `3 plugins`, `1 category`.
+fn count(n: usize, one: &str, many: &str) -> Option<String> {
+    match n {
+        0 => None,
+        1 => Some(format!("1 {one}")),
+        n => Some(format!("{n} {many}")),
+    }
+}
+
+fn card_markup(h: &Host, data: &CardData, view: &View, key: String, compact: bool, stale: bool) -> CardMarkup {
     let series: usize = h.plugins.values().map(|p| p.files.len()).sum();
     let mods = modules(h);
     let n_cats: usize = mods.iter().map(|(_, m)| m.categories.len()).sum();
     let plugin_dirs = others(h);
+    let most_sparks = if compact { 1 } else { CARD_SPARKS };
     let mut sparks: Vec<(Target, Mode, String, String)> = Vec::new();
+    // An ordinary collectd host's summary comes first: load, then cpu and memory.
+    for (dir, ty) in [("load", "load"), ("memory", "memory")] {
+        if sparks.len() < most_sparks && h.plugins.get(dir).is_some_and(|d| d.files.values().any(|f| f.id.type_ == ty))
+        {
+            let t = Target::Plugin { host: h.name.clone(), dir: dir.to_owned(), type_: ty.to_owned(), ti: None };
+            let href = t.detail_url(view, Mode::Auto);
+            sparks.push((t, Mode::Auto, format!("{dir} · {ty}"), href));
+        }
+    }
     'outer: for (inst, m) in &mods {
         for (cat, c) in &m.categories {
             for (stat, s) in &c.stats {
-                if sparks.len() >= CARD_SPARKS {
+                if sparks.len() >= most_sparks {
                     break 'outer;
                 }
                 if s.base.is_some() {
@@ -282,8 +348,14 @@ fn card_markup(h: &Host, data: &CardData, view: &View, key: String) -> CardMarku
     for d in &plugin_dirs {
         let types: BTreeSet<&str> = d.files.values().map(|f| f.id.type_.as_str()).collect();
         for ty in types {
-            if sparks.len() >= CARD_SPARKS {
+            if sparks.len() >= most_sparks {
                 break;
+            }
+            if sparks
+                .iter()
+                .any(|(t, ..)| matches!(t, Target::Plugin { dir, type_, .. } if *dir == d.dir_name && type_ == ty))
+            {
+                continue;
             }
             let t = Target::Plugin { host: h.name.clone(), dir: d.dir_name.clone(), type_: ty.to_owned(), ti: None };
             let href = t.detail_url(view, Mode::Auto);
@@ -293,35 +365,55 @@ fn card_markup(h: &Host, data: &CardData, view: &View, key: String) -> CardMarku
     let heading = html! {
         h2 { a href=(link(&host_path(&h.name), &[], view)) { (h.name) } }
     };
+    let plugin_groups: BTreeSet<&str> = plugin_dirs.iter().map(|d| d.plugin.as_str()).collect();
+    let meta: Vec<String> = [
+        count(series, "series", "series"),
+        count(n_cats, "category", "categories"),
+        count(plugin_groups.len(), "plugin", "plugins"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let values = if compact { &data.values[..data.values.len().min(2)] } else { &data.values[..] };
+    let tags = if compact { COMPACT_TAGS } else { usize::MAX };
+    let cat_links: Vec<(String, String)> = mods
+        .iter()
+        .flat_map(|(inst, m)| {
+            m.categories.keys().map(move |cat| {
+                let label = match inst {
+                    Some(i) => format!("{cat} ({i})"),
+                    None => cat.clone(),
+                };
+                (label, link(&category_path(&h.name, cat), &inst_params(*inst), view))
+            })
+        })
+        .collect();
     let body = html! {
-        p.meta { (series) " series · " (n_cats) " categories · " (plugin_dirs.len()) " plugins" }
-        (value_badges(&data.values, view))
+        p.meta { (meta.join(" · ")) }
+        (value_badges(values, view, stale))
         div.sparks {
             @for (t, m, label, href) in &sparks {
                 div.spark-item {
                     (spark_for(t, *m, view, href, label))
                     span.spark-label { (label) }
+                    span.spark-stats {}
                 }
             }
         }
-        @if n_cats > 0 {
+        @if !cat_links.is_empty() {
             p.tags {
                 span.muted { "Categories " }
-                @for (inst, m) in &mods {
-                    @for cat in m.categories.keys() {
-                        a.tag href=(link(&category_path(&h.name, cat), &inst_params(*inst), view)) {
-                            (cat) @if let Some(i) = inst { small { " (" (i) ")" } }
-                        }
-                    }
-                }
+                @for (label, href) in cat_links.iter().take(tags) { a.tag href=(href) { (label) } }
+                @if cat_links.len() > tags { a.more href=(link(&host_path(&h.name), &[], view)) { "+" (cat_links.len() - tags) " more" } }
             }
         }
         @if !plugin_dirs.is_empty() {
             p.tags {
                 span.muted { "Plugins " }
-                @for d in &plugin_dirs {
+                @for d in plugin_dirs.iter().take(tags) {
                     a.tag.plugin href=(link(&format!("/host/{}/plugin/{}", seg(&h.name), seg(&d.dir_name)), &[], view)) { (d.dir_name) }
                 }
+                @if plugin_dirs.len() > tags { a.more href=(link(&host_path(&h.name), &[], view)) { "+" (plugin_dirs.len() - tags) " more" } }
             }
         }
     };
@@ -332,6 +424,8 @@ fn card_markup(h: &Host, data: &CardData, view: &View, key: String) -> CardMarku
 struct CurrentValue {
     label: String,
     value: f64,
+    /// The unit, from the type's style.
+    unit: String,
     level: Level,
     threshold: Option<Threshold>,
     /// The graph its badge links to.
@@ -354,7 +448,7 @@ fn gauge_value(st: &AppState, file: &RrdFile, ds: Option<&str>) -> Option<(Strin
 
 /// A host's current values: the types and stats with thresholds, `load`, then the busiest
 /// stats of the original module (largest last value).
-fn current_values(st: &AppState, h: &Host) -> Vec<CurrentValue> {
+fn current_values(st: &AppState, h: &Host, scan: usize) -> Vec<CurrentValue> {
     let config = st.config();
     let mut out = Vec::new();
     for d in others(h) {
@@ -378,9 +472,11 @@ fn current_values(st: &AppState, h: &Host) -> Vec<CurrentValue> {
                 let label =
                     if d.dir_name == name { format!("{name} {ds}") } else { format!("{} {name} {ds}", d.dir_name) };
                 let label = if f.id.type_ == "load" && d.dir_name == "load" { format!("load {ds}") } else { label };
+                let unit = config.style(StyleKey::Type(&f.id.type_)).and_then(|s| s.unit.clone()).unwrap_or_default();
                 out.push(CurrentValue {
                     label,
                     value,
+                    unit,
                     level: threshold.as_ref().map_or(Level::Ok, |t| t.level(value)),
                     threshold,
                     target: t,
@@ -394,7 +490,7 @@ fn current_values(st: &AppState, h: &Host) -> Vec<CurrentValue> {
             for (stat, s) in &c.stats {
                 let Some(base) = &s.base else { continue };
                 let threshold = config.threshold(&format!("{cat}/{stat}")).cloned();
-                if threshold.is_none() && busiest.len() >= CARD_SCAN {
+                if threshold.is_none() && busiest.len() >= scan {
                     continue;
                 }
                 let Some((_, value)) = gauge_value(st, base, threshold.as_ref().and_then(|t| t.ds.as_deref())) else {
@@ -410,6 +506,7 @@ fn current_values(st: &AppState, h: &Host) -> Vec<CurrentValue> {
                 let v = CurrentValue {
                     label: format!("{cat} {stat}"),
                     value,
+                    unit: config.style(StyleKey::Category(cat)).and_then(|s| s.unit.clone()).unwrap_or_default(),
                     level: threshold.as_ref().map_or(Level::Ok, |t| t.level(value)),
                     threshold: threshold.clone(),
                     target: t,
@@ -449,18 +546,20 @@ fn short_number(v: f64) -> String {
     format!("{x:.digits$}{suffix}")
 }
 
-fn value_badges(values: &[CurrentValue], view: &View) -> Markup {
+fn value_badges(values: &[CurrentValue], view: &View, stale: bool) -> Markup {
     html! {
         @if !values.is_empty() {
             div.values {
+                @if stale { span.last-known { "last known:" } }
                 @for v in values {
+                    @let shown = with_unit(v.value, &v.unit);
                     @let title = match &v.threshold {
-                        Some(t) => format!("{}: {} (warning ≥ {}, critical ≥ {})", v.label, v.value,
+                        Some(t) => format!("{}: {shown} (warning ≥ {}, critical ≥ {})", v.label,
                             t.warning.map_or("–".to_owned(), |w| w.to_string()), t.critical.map_or("–".to_owned(), |c| c.to_string())),
-                        None => format!("{}: {}", v.label, v.value),
+                        None => format!("{}: {shown}", v.label),
                     };
                     a.badge.value.(v.level.name()) href=(v.target.detail_url(view, Mode::Auto)) title=(title) data-level=(v.level.name()) {
-                        (v.label) " " b { (short_number(v.value)) }
+                        (v.label) " " b { (short_number(v.value)) } @if !v.unit.is_empty() { " " (v.unit) }
                     }
                 }
             }
@@ -472,12 +571,7 @@ fn spark_for(t: &Target, mode: Mode, view: &View, href: &str, label: &str) -> Ma
     if mode == t.default_mode() {
         return sparkline(t, view, href, label);
     }
-    let src = super::params::graph_url("/graph.png", t, mode, view, &[("spark", "1")]);
-    html! {
-        a.spark href=(href) title=(label) {
-            img src=(src) alt=(label) loading="lazy" width=(view.width) height=(view.height);
-        }
-    }
+    spark_img(t, mode, view, href, label)
 }
 
 /// `GET /host/{host}`: the host's categories (the original module's data) and plugins.
@@ -500,19 +594,46 @@ pub async fn host(
 fn host_page(st: &AppState, host: &str, view: &View) -> Result<Markup, Problem> {
     let snap = st.snapshot();
     let h = lookup_host(&snap, host, view)?;
-    // The overview's newest modification time while fresh, else a `stat` per file of the host.
-    let newest = st.fresh_card_data(h).map_or_else(|| super::cache::newest_mtime_of(h), |c| c.newest);
+    // The overview's times while fresh, else a `stat` per file of the host.
+    let (newest, oldest) = host_times(st, h);
+    let view = &view.fit_age(age_of(oldest));
     let url = PageUrl { path: host_path(host), fixed: Vec::new(), mode: None };
     let mods = modules(h);
     let plugin_dirs = others(h);
     let series: usize = h.plugins.values().map(|p| p.files.len()).sum();
     let stale = stale_after(st, h);
+    let summary = host_summary(st, h);
+    let summary_view = view.sized(SUMMARY_SIZE.0, SUMMARY_SIZE.1);
+    let mut groups: Vec<(&str, Vec<&Arc<PluginDir>>)> = Vec::new();
+    for d in &plugin_dirs {
+        match groups.iter_mut().find(|(p, _)| *p == d.plugin) {
+            Some((_, v)) => v.push(d),
+            None => groups.push((d.plugin.as_str(), vec![d])),
+        }
+    }
     let body = html! {
         section.intro {
             h1 { (host) " " (age_badge(newest, stale)) }
             p.muted { (series) " series" }
         }
-        div.sparkrange { span.muted { "Sparklines over " } (range_bar(&url, view, None)) }
+        div.sparkrange { span.muted { "Graphs over " } (range_bar(&url, view, None)) }
+        @if !summary.is_empty() {
+            h2 { "Summary" }
+            div.summary {
+                @for (label, t) in &summary {
+                    @let href = t.detail_url(view, Mode::Auto);
+                    figure.graph.small {
+                        h3 { a href=(href) { (label) } }
+                        div.plot data-src=(super::params::graph_url("/graph.png", t, Mode::Auto, &summary_view, &[]))
+                            data-geo=(super::params::graph_url("/graph.json", t, Mode::Auto, &summary_view, &[]))
+                            data-w=(SUMMARY_SIZE.0) data-interactive="0" {
+                            img src=(super::params::graph_url("/graph.png", t, Mode::Auto, &summary_view, &[]))
+                                alt={ (label) " on " (host) ", " (view.resolve().map(|r| super::time::range_words(&r)).unwrap_or_default()) } loading="lazy";
+                        }
+                    }
+                }
+            }
+        }
         @if !mods.is_empty() {
             h2 { "Categories" span.muted.small { " · the original module's statistics" } }
             @for (inst, m) in &mods {
@@ -529,9 +650,7 @@ fn host_page(st: &AppState, host: &str, view: &View) -> Result<Markup, Problem> 
                                         td { a href=(href) { (stat) } }
                                         td { (spark_for(&t, if s.base.is_some() { Mode::Band } else { Mode::Auto }, view, &href, stat)) }
                                         td.muted.small { (s.specifics.len()) " specific" @if s.specifics.len() != 1 { "s" } }
-                                        td { @if let Some(b) = &s.base {
-                                            button.add.small type="button" data-ref=(file_ref(b).to_param()) title="Add to the combined graph" { "+" }
-                                        } }
+                                        td { @if let Some(b) = &s.base { (add_link(&file_ref(b).to_param(), "+", view)) } }
                                     }
                                 }
                             }
@@ -545,22 +664,31 @@ fn host_page(st: &AppState, host: &str, view: &View) -> Result<Markup, Problem> 
                 }
             }
         }
-        @if !plugin_dirs.is_empty() {
-            h2 { "Plugins" span.muted.small { " · collectd's own plugins" } }
+        @if !groups.is_empty() {
+            h2 { "Plugins" span.muted.small { " · collectd's own plugins, instances together" } }
             div.cards {
-                @for d in &plugin_dirs {
-                    @let types: BTreeSet<&str> = d.files.values().map(|f| f.id.type_.as_str()).collect();
+                @for (plugin, dirs) in &groups {
                     article.card {
-                        h3 { a href=(link(&format!("/host/{}/plugin/{}", seg(host), seg(&d.dir_name)), &[], view)) { (d.dir_name) } }
+                        h3 {
+                            @if let [d] = dirs.as_slice() {
+                                a href=(link(&format!("/host/{}/plugin/{}", seg(host), seg(&d.dir_name)), &[], view)) { (d.dir_name) }
+                            } @else {
+                                (plugin) span.muted.small { " · " (dirs.len()) " instances" }
+                            }
+                        }
                         table.stats {
-                            @for ty in types {
-                                @let t = Target::Plugin { host: host.to_owned(), dir: d.dir_name.clone(), type_: ty.to_owned(), ti: None };
-                                @let href = t.detail_url(view, Mode::Auto);
-                                @let n = d.files.values().filter(|f| f.id.type_ == ty).count();
-                                tr {
-                                    td { a href=(href) { (ty) } }
-                                    td { (sparkline(&t, view, &href, ty)) }
-                                    td.muted.small { (n) " file" @if n != 1 { "s" } }
+                            @for d in dirs {
+                                @let types: BTreeSet<&str> = d.files.values().map(|f| f.id.type_.as_str()).collect();
+                                @for ty in types {
+                                    @let t = Target::Plugin { host: host.to_owned(), dir: d.dir_name.clone(), type_: ty.to_owned(), ti: None };
+                                    @let href = t.detail_url(view, Mode::Auto);
+                                    @let n = d.files.values().filter(|f| f.id.type_ == ty).count();
+                                    @let label = if dirs.len() > 1 { format!("{} · {ty}", d.instance.as_deref().unwrap_or(&d.dir_name)) } else { ty.to_owned() };
+                                    tr {
+                                        td { a href=(href) { (label) } }
+                                        td { (sparkline(&t, view, &href, &format!("{} {ty}", d.dir_name))) }
+                                        td.muted.small { (n) " file" @if n != 1 { "s" } }
+                                    }
                                 }
                             }
                         }
@@ -571,6 +699,62 @@ fn host_page(st: &AppState, host: &str, view: &View) -> Result<Markup, Problem> 
     };
     let crumbs = range_crumbs(view, &[(host, None)]);
     Ok(layout(host, "host", &crumbs, "", body))
+}
+
+/// Plot size of the graphs of a host's summary.
+const SUMMARY_SIZE: (u32, u32) = (360, 90);
+
+/// An ordinary collectd host's summary, as CGP shows one: load, cpu, memory, the busiest
+/// interface and the busiest disk (most bytes counted; `lo` aside), those it has.
+fn host_summary(st: &AppState, h: &Host) -> Vec<(String, Target)> {
+    let plugin = |dir: &PluginDir, ty: &str| Target::Plugin {
+        host: h.name.clone(),
+        dir: dir.dir_name.clone(),
+        type_: ty.to_owned(),
+        ti: None,
+    };
+    let has = |d: &PluginDir, ty: &str| d.files.values().any(|f| f.id.type_ == ty);
+    let mut out = Vec::new();
+    if let Some(d) = h.plugins.get("load").filter(|d| has(d, "load")) {
+        out.push(("load".to_owned(), plugin(d, "load")));
+    }
+    let cpus: Vec<&Arc<PluginDir>> = h.plugins.values().filter(|d| d.plugin == "cpu" && has(d, "cpu")).collect();
+    if let Some(d) = cpus.iter().find(|d| d.instance.is_none()).or(cpus.first()) {
+        let label =
+            if cpus.len() > 1 { format!("cpu ({} of {} cpus)", d.dir_name, cpus.len()) } else { "cpu".to_owned() };
+        out.push((label, plugin(d, "cpu")));
+    }
+    if let Some(d) = h.plugins.get("memory").filter(|d| has(d, "memory")) {
+        out.push(("memory".to_owned(), plugin(d, "memory")));
+    }
+    for (plugin_name, ty, what) in
+        [("interface", "if_octets", "busiest interface"), ("disk", "disk_octets", "busiest disk")]
+    {
+        let busiest = h
+            .plugins
+            .values()
+            .filter(|d| d.plugin == plugin_name && d.instance.as_deref() != Some("lo"))
+            .flat_map(|d| d.files.values().filter(|f| f.id.type_ == ty).map(move |f| (d, f)))
+            .map(|(d, f)| {
+                let total: f64 =
+                    st.last_values(&f.path).map(|(_, v)| v.iter().filter_map(|(_, x)| *x).sum()).unwrap_or(0.0);
+                (total, d, f)
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some((_, d, f)) = busiest {
+            let name = f.id.type_instance.clone().or_else(|| d.instance.clone()).unwrap_or_else(|| d.dir_name.clone());
+            out.push((
+                format!("{what}: {name}"),
+                Target::Plugin {
+                    host: h.name.clone(),
+                    dir: d.dir_name.clone(),
+                    type_: ty.to_owned(),
+                    ti: f.id.type_instance.clone(),
+                },
+            ));
+        }
+    }
+    out
 }
 
 /// Looks up the module tree and category of a category or stat page.
@@ -619,6 +803,7 @@ pub async fn category(
         let inst = p.name("inst")?;
         let view = View::from_params(&p, LIST_SIZE)?;
         let snap = st.snapshot();
+        let view = fit_to_hosts(&st, view, snap.host(&host));
         let c = lookup_category(&snap, &host, inst.as_deref(), &cat, &view)?;
         let stats: Vec<(String, Option<SeriesRef>)> =
             c.stats.iter().map(|(name, s)| (name.clone(), s.base.as_ref().map(|b| file_ref(b)))).collect();
@@ -683,6 +868,7 @@ pub async fn stat(
         let mode = target.mode(&p)?;
         let view = View::from_params(&p, DETAIL_SIZE)?;
         let snap = st.snapshot();
+        let view = fit_to_hosts(&st, view, snap.host(&host));
         let c = lookup_category(&snap, &host, inst.as_deref(), &cat, &view)?;
         let inst_q = inst_params(inst.as_deref());
         let s = c.stats.get(&stat).ok_or_else(|| {
@@ -745,7 +931,7 @@ pub async fn stat(
                         @for (sp, f) in &s.specifics {
                             li {
                                 a.active[specifics.len() == 1 && &specifics[0] == sp] href=(link(&stat_path, &[inst_q.as_slice(), &[("specific", sp.as_str())]].concat(), &page_view)) { (sp) }
-                                button.add.small type="button" data-ref=(file_ref(f).to_param()) title="Add to the combined graph" { "+ add to graph" }
+                                (add_link(&file_ref(f).to_param(), "+ add to graph", &page_view))
                             }
                         }
                     }
@@ -789,6 +975,7 @@ pub async fn plugin(
         let p = Params::parse(q.as_deref(), &["start", "end", "w", "h"])?;
         let view = View::from_params(&p, LIST_SIZE)?;
         let snap = st.snapshot();
+        let view = fit_to_hosts(&st, view, snap.host(&host));
         let d = lookup_dir(&snap, &host, &dir, &view)?;
         let types: BTreeSet<String> = d.files.values().map(|f| f.id.type_.clone()).collect();
         let targets: Vec<Target> = types
@@ -835,6 +1022,7 @@ pub async fn type_page(
         let mode = target.mode(&p)?;
         let view = View::from_params(&p, DETAIL_SIZE)?;
         let snap = st.snapshot();
+        let view = fit_to_hosts(&st, view, snap.host(&host));
         let d = lookup_dir(&snap, &host, &dir, &view)?;
         let type_path = format!("/host/{}/plugin/{}/type/{}", seg(&host), seg(&dir), seg(&ty));
         let files: Vec<_> = d.files.values().filter(|f| f.id.type_ == ty).collect();
@@ -898,7 +1086,7 @@ pub async fn type_page(
                                     Some(i) => a.active[ti.as_deref() == Some(i.as_str())] href=(link(&type_path, &[("ti", i)], &page_view)) { (name) },
                                     None => span { (name) },
                                 }
-                                button.add.small type="button" data-ref=(file_ref(f).to_param()) title="Add to the combined graph" { "+ add to graph" }
+                                (add_link(&file_ref(f).to_param(), "+ add to graph", &page_view))
                             }
                         }
                     }
@@ -923,7 +1111,8 @@ pub async fn type_page(
 /// removal and the drawing mode in the URL.
 pub async fn combine(State(st): State<AppState>, RawQuery(q): RawQuery) -> Response {
     let r = async {
-        let p = Params::parse(q.as_deref(), &["s", "mode", "start", "end", "w", "h"])?;
+        let p = Params::parse(q.as_deref(), &["s", "mode", "start", "end", "w", "h", "q"])?;
+        let find = p.one("q")?.unwrap_or("").trim().to_owned();
         let target = Target::combine(&p.all("s"))?;
         let series = match &target {
             Target::Combine { series } => series.clone(),
@@ -931,6 +1120,8 @@ pub async fn combine(State(st): State<AppState>, RawQuery(q): RawQuery) -> Respo
         };
         let mode = target.mode(&p)?;
         let view = View::from_params(&p, DETAIL_SIZE)?;
+        let snap = st.snapshot();
+        let view = fit_to_hosts(&st, view, series.iter().filter_map(|s| snap.host(&s.host)));
         let crumbs = range_crumbs(&view, &[("Combined graph", None)]);
         if series.is_empty() {
             let body = html! {
@@ -940,6 +1131,7 @@ pub async fn combine(State(st): State<AppState>, RawQuery(q): RawQuery) -> Respo
                         strong { "Combined graph" } " at the top right, and this page draws them together (as lines, stacked, or summed across hosts)." }
                     p.muted { "The page's URL holds the whole graph: share it, bookmark it." }
                 }
+                (add_series(&st, &series, mode, &target, &view, &find))
             };
             return Ok(layout("Combined graph", "combine", &crumbs, "", body));
         }
@@ -1022,11 +1214,63 @@ pub async fn combine(State(st): State<AppState>, RawQuery(q): RawQuery) -> Respo
                 }
                 p { a.clear href="/combine" data-clear="1" { "Clear the combined graph" } }
             }
+            (add_series(&st, &series, mode, &target, &view, &find))
         };
         Ok::<_, Problem>(layout("Combined graph", "combine", &crumbs, "", body))
     }
     .await;
     page_response(r)
+}
+
+/// Most search results offered on the combined graph's page.
+const ADD_RESULTS: usize = 20;
+
+/// The combined graph's "add a series" form: a search whose results link to this graph
+/// with one more series (adding without JavaScript).
+fn add_series(st: &AppState, series: &[SeriesRef], mode: Mode, target: &Target, view: &View, find: &str) -> Markup {
+    let with = |extra: &SeriesRef| {
+        let mut q = Query::default();
+        for s in series.iter().chain([extra]) {
+            q.push("s", &s.to_param());
+        }
+        if mode != target.default_mode() {
+            q.push("mode", mode.name());
+        }
+        view.page_query(&mut q);
+        q.url("/combine")
+    };
+    let hits: Vec<(String, SeriesRef)> = if find.is_empty() {
+        Vec::new()
+    } else {
+        let snap = st.snapshot();
+        let idx = st.search_index(&snap);
+        idx.search(find, ADD_RESULTS).1.into_iter().map(|e| (e.label.clone(), e.sref.clone())).collect()
+    };
+    html! {
+        section.add-series {
+            h2 { "Add a series" }
+            form.find method="get" action="/combine" role="search" {
+                @for s in series { input type="hidden" name="s" value=(s.to_param()); }
+                @if mode != target.default_mode() { input type="hidden" name="mode" value=(mode.name()); }
+                @if !view.defaulted || view.start_text != super::params::DEFAULT_START { input type="hidden" name="start" value=(view.start_text); }
+                @if view.end_text != super::params::DEFAULT_END { input type="hidden" name="end" value=(view.end_text); }
+                label { "Find " input type="search" name="q" value=(find) placeholder="host, category, stat, plugin"; }
+                button type="submit" { "Find" }
+            }
+            @if !find.is_empty() {
+                @if hits.is_empty() { p.muted { "No series match " code { (find) } "." } }
+                ul.results {
+                    @for (label, sref) in &hits {
+                        li {
+                            (label) " "
+                            @if series.contains(sref) { span.muted { "(in the graph)" } }
+                            @else { a.add-here href=(with(sref)) aria-label={ "+ add " (label) " to this graph" } { "+ add" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `GET /command?<graph parameters>`: the exact `rrdtool graph` and `rrdtool xport`

@@ -345,6 +345,9 @@ pub struct View {
     pub height: u32,
     /// Whether the size was given (else the page's default applies).
     pub sized: bool,
+    /// Whether neither `start` nor `end` was given: the page may fit the range to the
+    /// data's age ([`View::fit_age`]).
+    pub defaulted: bool,
 }
 
 /// The default range.
@@ -374,7 +377,8 @@ impl View {
         let width = dim("w", WIDTH, size.0)?;
         let height = dim("h", HEIGHT, size.1)?;
         let sized = p.one("w")?.is_some() || p.one("h")?.is_some();
-        let v = View { start_text, end_text, start, end, width, height, sized };
+        let defaulted = p.one("start")?.is_none() && p.one("end")?.is_none();
+        let v = View { start_text, end_text, start, end, width, height, sized, defaulted };
         // Reject impossible ranges now, with the parameter's name.
         time::resolve(v.start, v.end, time::now()).map_err(|e| {
             let e = e.to_string();
@@ -400,7 +404,19 @@ impl View {
             width: size.0,
             height: size.1,
             sized: false,
+            defaulted: true,
         }
+    }
+
+    /// A view opened without a range fitted to data `age` seconds old: the smallest preset
+    /// covering it ([`time::preset_for_age`]); a range that was asked for is kept.
+    pub fn fit_age(&self, age: Option<i64>) -> View {
+        if !self.defaulted {
+            return self.clone();
+        }
+        let mut v = self.with_range(time::preset_for_age(age), DEFAULT_END);
+        v.defaulted = true;
+        v
     }
 
     /// The same view over `start`..`end` (texts as they will appear in URLs).
@@ -411,6 +427,7 @@ impl View {
             v.end = e;
             v.start_text = start.to_owned();
             v.end_text = end.to_owned();
+            v.defaulted = false;
         }
         v
     }
@@ -427,7 +444,7 @@ impl View {
 
     /// Range (and size, if it was given) as page parameters; defaults omitted.
     pub fn page_query(&self, q: &mut Query) {
-        if self.start_text != DEFAULT_START || self.end_text != DEFAULT_END {
+        if self.start_text != DEFAULT_START || self.end_text != DEFAULT_END || !self.defaulted {
             q.push("start", &self.start_text);
         }
         if self.end_text != DEFAULT_END {
@@ -504,7 +521,7 @@ pub fn graph_url(endpoint: &str, target: &Target, mode: Mode, view: &View, extra
 /// The parameters every graph endpoint accepts.
 pub const GRAPH_KEYS: &[&str] = &[
     "host", "inst", "cat", "stat", "specific", "plugin", "type", "ti", "s", "mode", "start", "end", "w", "h", "spark",
-    "dl", "t",
+    "dl", "t", "zoom",
 ];
 
 #[cfg(test)]

@@ -385,6 +385,57 @@ impl Session<'_> {
         self.call("POST", "/actions", Some(actions));
     }
 
+    /// Emulates a screen `width`×`height` CSS pixels at `dpr` device pixels per CSS pixel
+    /// (a phone when `mobile`), until [`Session::screenshot`] or another call resets it.
+    pub fn emulate(&self, width: u32, height: u32, dpr: f64, mobile: bool) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": dpr, "mobile": mobile }),
+        );
+    }
+
+    /// A screenshot of the page as emulated by [`Session::emulate`]: the viewport made as
+    /// tall as the page (up to 4000 px), its width and density kept.
+    pub fn screenshot_emulated(&self, path: &Path, width: u32, height: u32, dpr: f64, mobile: bool) {
+        let h = self
+            .exec("return Math.min(4000, document.documentElement.scrollHeight)", json!([]))
+            .as_i64()
+            .unwrap_or(i64::from(height));
+        self.emulate(width, h.max(i64::from(height)) as u32, dpr, mobile);
+        let v = self.call("GET", "/screenshot", None);
+        self.emulate(width, height, dpr, mobile);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, base64_decode(v.as_str().unwrap_or_default())).unwrap();
+    }
+
+    /// Runs the vendored axe-core (`webkit/axe/`, no CDN) on the page for the WCAG 2.0/2.1
+    /// A and AA rules; returns each violation as `rule: target…` (empty: none).
+    pub fn axe_violations(&self) -> Vec<String> {
+        const AXE: &str = include_str!("axe/axe.min.js");
+        self.exec(&format!("{AXE}\n;return true;"), json!([]));
+        let script = "const done = arguments[arguments.length - 1]; \
+            axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }) \
+              .then(r => done(r.violations.map(v => v.id + ': ' + v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' (' + (n.failureSummary || '').replace(/\\s+/g, ' ').slice(0, 160) + ')').join('; ')))) \
+              .catch(e => done(['axe failed: ' + e]));";
+        let v = self.call("POST", "/execute/async", Some(json!({ "script": script, "args": [] })));
+        v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    }
+
+    /// How many pixels of the image matched by `css` are drawn in colour (saturated, not
+    /// the white background, the grey grid or the black text): data, not an empty box.
+    pub fn coloured_pixels(&self, css: &str) -> i64 {
+        let script = "const img = document.querySelector(arguments[0]); \
+            if (!img || !img.complete || !img.naturalWidth) return -1; \
+            const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight; \
+            const x = c.getContext('2d'); x.drawImage(img, 0, 0); \
+            const d = x.getImageData(0, 0, c.width, c.height).data; let n = 0; \
+            for (let i = 0; i < d.length; i += 4) { \
+              const mx = Math.max(d[i], d[i+1], d[i+2]), mn = Math.min(d[i], d[i+1], d[i+2]); \
+              if (d[i+3] > 200 && mx - mn > 40) n++; } \
+            return n;";
+        self.exec(script, json!([css])).as_i64().unwrap_or(-1)
+    }
+
     /// A full-page PNG screenshot.
     pub fn screenshot(&self, path: &Path) {
         // Make the viewport as tall as the page so the whole page is captured.

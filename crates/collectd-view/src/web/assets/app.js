@@ -28,30 +28,49 @@
     var s = q.toString();
     return "/combine" + (s ? "?" + s : "");
   }
+  // The current page's range, carried by the link to the combined graph.
+  function rangeParams() {
+    var here = new URLSearchParams(location.search), out = [];
+    ["start", "end"].forEach(function (k) { if (here.get(k)) out.push([k, here.get(k)]); });
+    return out;
+  }
   function showBasket(bump) {
     var refs = load(BASKET);
     var link = document.getElementById("basket");
     var count = document.getElementById("basket-count");
     if (!link || !count) return;
     count.textContent = String(refs.length);
-    link.href = combineUrl(refs);
+    var u = new URL(combineUrl(refs), location.href);
+    rangeParams().forEach(function (kv) { u.searchParams.set(kv[0], kv[1]); });
+    link.href = u.pathname + u.search;
     if (bump) { link.classList.remove("bump"); void link.offsetWidth; link.classList.add("bump"); }
   }
-  function addToBasket(ref, button) {
+  function addToBasket(ref, control) {
     var refs = load(BASKET);
-    if (refs.indexOf(ref) < 0) refs.push(ref);
+    var already = refs.indexOf(ref) >= 0;
+    if (!already) refs.push(ref);
     store(BASKET, refs.slice(0, 50));
     showBasket(true);
-    if (button) {
-      button.classList.add("added");
-      button.setAttribute("data-added", "1");
+    if (control) {
+      control.classList.add("added");
+      control.setAttribute("data-added", "1");
+      // Say what happened, in the control and to assistive technology.
+      control.textContent = already ? "✓ already in the combined graph" : "✓ added to the combined graph";
+      control.setAttribute("aria-label", control.textContent);
+      control.removeAttribute("href");
+      control.setAttribute("aria-disabled", "true");
+      var live = document.getElementById("announce");
+      if (live) live.textContent = (already ? "Already in" : "Added to") + " the combined graph (" + load(BASKET).length + " series)";
     }
   }
   document.addEventListener("click", function (ev) {
-    var b = ev.target.closest && ev.target.closest("button.add[data-ref]");
-    if (b) { ev.preventDefault(); addToBasket(b.getAttribute("data-ref"), b); return; }
+    var b = ev.target.closest && ev.target.closest(".add[data-ref]");
+    if (b) { ev.preventDefault(); if (b.getAttribute("data-added") !== "1") addToBasket(b.getAttribute("data-ref"), b); return; }
     var c = ev.target.closest && ev.target.closest("a[data-clear]");
     if (c) { store(BASKET, []); }
+    // Reordering or removing on the combined graph: the collection follows.
+    var m = ev.target.closest && ev.target.closest(".series-list .actions a, a.add-here, a[data-adopt]");
+    if (m) { store(BASKET, new URL(m.href, location.href).searchParams.getAll("s")); }
     var cp = ev.target.closest && ev.target.closest("button.copy[data-copy]");
     if (cp) {
       var pre = document.getElementById(cp.getAttribute("data-copy"));
@@ -61,8 +80,36 @@
     }
   });
   if (document.body.getAttribute("data-page") === "combine") {
-    // On the combined graph, the URL is the truth: the basket follows it.
-    store(BASKET, new URLSearchParams(location.search).getAll("s"));
+    // The URL is this graph; the visitor's own collection is kept unless they say so.
+    var shown = new URLSearchParams(location.search).getAll("s");
+    var mine = load(BASKET);
+    var same = mine.length === shown.length && mine.every(function (r, i) { return r === shown[i]; });
+    if (!mine.length) {
+      store(BASKET, shown);
+    } else if (!same && shown.length) {
+      var note = el("div", "notice");
+      note.id = "collection-notice";
+      note.setAttribute("role", "status");
+      note.appendChild(el("span", "", "This graph is not your combined graph (" + mine.length + " series), which is kept. "));
+      var replace = el("button", "", "Make this my combined graph");
+      replace.type = "button"; replace.id = "adopt";
+      replace.addEventListener("click", function () {
+        store(BASKET, shown); showBasket(true); note.textContent = "This is now your combined graph.";
+      });
+      var merge = el("button", "", "Add these series to mine");
+      merge.type = "button"; merge.id = "merge";
+      merge.addEventListener("click", function () {
+        var refs = load(BASKET);
+        shown.forEach(function (r) { if (refs.indexOf(r) < 0) refs.push(r); });
+        store(BASKET, refs.slice(0, 50)); showBasket(true);
+        note.textContent = "Added to your combined graph (" + load(BASKET).length + " series).";
+      });
+      var open = el("a", "", "Open mine");
+      open.href = combineUrl(mine);
+      note.appendChild(replace); note.appendChild(merge); note.appendChild(open);
+      var main = document.querySelector("main");
+      if (main) main.insertBefore(note, main.firstChild);
+    }
   }
   showBasket(false);
 
@@ -116,10 +163,11 @@
           var li = el("li");
           var a = el("a", "", r.label);
           a.href = r.href;
-          var b = el("button", "add small", "+");
-          b.type = "button";
+          var b = el("a", "add", "+ add");
+          b.href = combineUrl([r.ref]);
           b.setAttribute("data-ref", r.ref);
-          b.title = "Add to the combined graph";
+          b.setAttribute("role", "button");
+          b.setAttribute("aria-label", "+ add " + r.label + " to the combined graph");
           li.appendChild(a); li.appendChild(b); ul.appendChild(li);
         });
         results.appendChild(ul);
@@ -138,15 +186,18 @@
     return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
       pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
   }
+  // Four significant digits; k, M, G, T for large values, no prefix below 1000 (so no
+  // "17.24m" for a count of 0.01724).
   function fmtValue(v) {
     if (v === null || v === undefined || !isFinite(v)) return "—";
     var a = Math.abs(v);
-    var units = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"], [1, ""], [1e-3, "m"], [1e-6, "µ"]];
     if (a === 0) return "0";
+    var units = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
     for (var i = 0; i < units.length; i++) {
       if (a >= units[i][0]) return (v / units[i][0]).toPrecision(4).replace(/\.?0+$/, "") + units[i][1];
     }
-    return v.toExponential(3);
+    if (a < 1e-4) return v.toExponential(2);
+    return String(Number(v.toPrecision(4)));
   }
   function geometry(plot) {
     var g = {
@@ -162,7 +213,11 @@
     plot.dataset.refresh = j.refresh;
   }
   // Image pixels → CSS pixels (the image may be scaled down to fit).
-  function scale(img) { return img.naturalWidth ? img.clientWidth / img.naturalWidth : 1; }
+  // (rrdtool's --zoom draws the image at that many times its geometry.)
+  function scale(img) {
+    var z = Number(img.dataset.zoom || "1") || 1;
+    return img.naturalWidth ? img.clientWidth / (img.naturalWidth / z) : 1;
+  }
 
   function navigateRange(start, end) {
     var url = new URL(location.href);
@@ -186,9 +241,33 @@
     }).catch(function () { /* leave it */ });
   }
 
+  // Requests a graph at the width it is shown, at the screen's density: a narrow screen
+  // gets a narrower plot (readable text, not a large image shrunk), a 2x screen a 2x image.
+  function fitPlot(plot, img) {
+    var zoom = (window.devicePixelRatio || 1) >= 1.5 ? 2 : 1;
+    var w = num(plot.dataset.w), iw = num(plot.dataset.iw);
+    var room = Math.floor((plot.parentElement || plot).clientWidth);
+    var want = w;
+    if (isFinite(w) && isFinite(iw) && room > 0 && iw > room) want = Math.max(120, w - (iw - room));
+    if (want === w && zoom === 1) return;
+    ["src", "geo", "data"].forEach(function (k) {
+      if (!plot.dataset[k]) return;
+      var u = new URL(plot.dataset[k], location.href);
+      u.searchParams.set("w", String(want));
+      if (k !== "data") { if (zoom > 1) u.searchParams.set("zoom", String(zoom)); else u.searchParams.delete("zoom"); }
+      plot.dataset[k] = u.pathname + u.search;
+    });
+    ["left", "top", "width", "height", "iw"].forEach(function (k) { delete plot.dataset[k]; });
+    img.dataset.zoom = String(zoom);
+    img.removeAttribute("width"); img.removeAttribute("height");
+    img.addEventListener("load", function () { img.style.width = (img.naturalWidth / zoom) + "px"; });
+    img.src = plot.dataset.src;
+  }
+
   function setupPlot(plot) {
     var img = plot.querySelector("img");
     if (!img) return;
+    fitPlot(plot, img);
     var interactive = plot.dataset.interactive === "1";
     var sel = el("div", "sel"); sel.hidden = true;
     var cursor = el("div", "cursor"); cursor.hidden = true;
@@ -324,6 +403,33 @@
     }
   }
   Array.prototype.forEach.call(document.querySelectorAll(".plot"), setupPlot);
+
+  // ---- Sparklines: minimum, maximum and last value, once drawn ------------------------
+  // (The image is requested only when on screen; its numbers come from the same rendering.)
+  function sparkStats(img) {
+    var item = img.closest(".spark-item");
+    var out = item && item.querySelector(".spark-stats");
+    if (!out || out.dataset.done) return;
+    out.dataset.done = "1";
+    var u = new URL(img.src, location.href);
+    fetch("/graph.json" + u.search).then(function (r) { return r.ok ? r.json() : null; }).then(function (j) {
+      if (!j || !j.values || !j.values.length) return;
+      var v = j.values[j.values.length - 1];
+      var unit = j.unit ? " " + j.unit : "";
+      if (!j.has_data) { out.textContent = "no data in range"; return; }
+      var trend = "";
+      if (v.last !== null && v.avg !== null && isFinite(v.avg)) {
+        var d = v.last - v.avg, band = Math.max(Math.abs(v.avg) * 0.1, 1e-9);
+        trend = d > band ? " ↑" : d < -band ? " ↓" : " →";
+      }
+      out.textContent = fmtValue(v.min) + "–" + fmtValue(v.max) + unit + " · last " + fmtValue(v.last) + trend;
+      out.title = "minimum–maximum over the range, last value, and the last value against the average";
+    }).catch(function () {});
+  }
+  Array.prototype.forEach.call(document.querySelectorAll(".spark-item img"), function (img) {
+    if (img.complete && img.naturalWidth) sparkStats(img);
+    else img.addEventListener("load", function () { sparkStats(img); });
+  });
 
   // ---- Keys: ← → pan, + − zoom ------------------------------------------------------
   document.addEventListener("keydown", function (ev) {
