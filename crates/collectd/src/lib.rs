@@ -28,7 +28,8 @@ pub mod protocol;
 pub mod server;
 
 pub use client::{
-    Connection, ConnectionBuilder, Counter, DEFAULT_INTERVAL, DEFAULT_PORT, Delivery, Destination, MemorySink, Runtime,
+    BURST, Connection, ConnectionBuilder, Counter, DEFAULT_FLUSH_TIMEOUT, DEFAULT_INTERVAL, DEFAULT_PORT,
+    DEFAULT_RESOLVE_TIMEOUT, DEFAULT_SEND_RATE, Delivery, Destination, MemorySink, Resolve, Runtime, SHUTDOWN_GRACE,
     SenderStats, SentDatagram, Sink, Stat, UdpSink, flush, sanitize, shutdown, start_threads,
 };
 pub use protocol::Credentials;

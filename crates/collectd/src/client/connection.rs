@@ -200,6 +200,7 @@ impl Connection {
     /// assert_eq!((stats.packets_sent, stats.value_lists_sent), (1, 1));
     /// ```
     pub fn sender_stats(&self) -> SenderStats {
+        self.runtime.check_fork();
         self.state.counters.read()
     }
 
@@ -231,9 +232,10 @@ impl Connection {
     /// assert_eq!(datagrams.len(), 1);
     /// ```
     pub fn take_datagrams(&self) -> Vec<Vec<u8>> {
+        self.runtime.check_fork();
         let s = &self.state.settings;
         match self.state.registry.snapshot(CdTime::now()) {
-            Some(snapshot) => encode(s, &snapshot).unwrap_or_else(|error| {
+            Some(snapshot) => encode(s, &snapshot).map(|encoded| encoded.datagrams).unwrap_or_else(|error| {
                 log::error!(target: "collectd", "cannot encode statistics for {}: {error}", s.hostname);
                 Vec::new()
             }),
