@@ -448,6 +448,9 @@ impl Runtime {
     /// Either way every connection's sums and counters start from zero.
     fn renew(&self, current: &mut Arc<Engine>, pid: u32) {
         let forked = current.pid != pid;
+        if forked {
+            log::info!(target: "collectd", "process {pid} is a fork of process {}: the sums copied from it are dropped (it sends them), with whatever this process recorded before this call; a child should call Runtime::forget_after_fork() or start_threads() right after the fork", current.pid);
+        }
         // In the same process, a lock is held by a live thread, for a moment.
         let wait = if forked { INHERITED_LOCK_WAIT } else { self.flush_timeout() };
         let sink = match &self.core.sinks {
