@@ -1014,6 +1014,19 @@ mod tests {
     }
 
     #[test]
+    fn the_pacer_allows_a_burst_then_the_rate() {
+        let mut pacer = Pacer::default();
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        assert_eq!(pacer.take(10, 0, at(0)), Ok(10), "rate 0: no pacing");
+        assert_eq!(pacer.take(100, 1000, at(0)), Ok(BURST as usize), "a full burst at once");
+        assert_eq!(pacer.take(100, 1000, at(0)), Err(Duration::from_millis(u64::from(BURST))));
+        assert_eq!(pacer.take(100, 1000, at(10)), Err(Duration::from_millis(u64::from(BURST) - 10)));
+        assert_eq!(pacer.take(100, 1000, at(u64::from(BURST))), Ok(BURST as usize));
+        assert_eq!(pacer.take(5, 1000, at(u64::from(BURST) + 5)), Ok(5), "a small batch needs fewer tokens");
+    }
+
+    #[test]
     fn the_wake_up_is_never_later_than_max_sleep() {
         let connections = [connection(60)];
         let mut schedule = Schedule::default();
