@@ -37,6 +37,9 @@ fn values_kept(socket: &Path, host: &str) -> usize {
     let mut first = String::new();
     reader.read_line(&mut first).unwrap();
     let total: usize = first.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    if total == 0 {
+        eprintln!("LISTVAL answered {first:?}");
+    }
     let prefix = format!(" {host}/");
     let mut kept = 0;
     let mut line = String::new();
@@ -51,19 +54,19 @@ fn values_kept(socket: &Path, host: &str) -> usize {
 }
 
 /// Waits until collectd holds `expected` values of `host`, or until the count has not
-/// changed for 3 seconds (collectd has dispatched all it received); returns the count.
+/// grown for 3 seconds (collectd has dispatched all it received); returns the most it
+/// held. (All values of one snapshot have one time, so collectd's cache drops them all
+/// at once, two intervals after it: a count read later would say 0.)
 fn wait_until_settled(socket: &Path, host: &str, expected: usize, limit: Duration) -> usize {
     let deadline = Instant::now() + limit;
-    let (mut last, mut since) = (usize::MAX, Instant::now());
+    let (mut most, mut since) = (0, Instant::now());
     loop {
         let kept = values_kept(socket, host);
-        if kept >= expected || Instant::now() >= deadline {
-            return kept;
+        if kept > most {
+            (most, since) = (kept, Instant::now());
         }
-        if kept != last {
-            (last, since) = (kept, Instant::now());
-        } else if since.elapsed() >= Duration::from_secs(3) {
-            return kept;
+        if most >= expected || Instant::now() >= deadline || since.elapsed() >= Duration::from_secs(3) {
+            return most;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
