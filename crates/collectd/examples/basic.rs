@@ -76,19 +76,13 @@ fn main() -> ExitCode {
         rounds += 1;
 
         let pause = Duration::try_from_secs_f64(rng.randint(1, 4) as f64 / speed).unwrap_or(Duration::MAX);
-        match deadline {
-            None => std::thread::sleep(pause),
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                std::thread::sleep(pause.min(left));
-                if pause >= left {
-                    break;
-                }
-            }
+        if common::pause(pause, deadline) {
+            break;
         }
     }
 
-    // Sends what was recorded since the last interval, then stops the sender.
+    // Sends what was recorded since the last interval, then stops the sender: without
+    // it, a program loses what it recorded since the last interval.
     collectd::shutdown();
     common::say(format_args!("{rounds} rounds recorded"));
     common::print_summary(&conn);

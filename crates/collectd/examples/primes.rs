@@ -150,12 +150,8 @@ fn main() -> ExitCode {
         let producer = scope.spawn(|| producer(&conn, sender, &length, &stop));
         let consumer = scope.spawn(|| consumer(&conn, receiver, &length, quiet));
         let watcher = scope.spawn(|| watch_queue(&conn, &length, &stop));
-        match options.duration {
-            Some(duration) => std::thread::sleep(duration),
-            None => loop {
-                std::thread::park();
-            },
-        }
+        // Until --duration has passed, or Ctrl-C / SIGTERM.
+        common::wait_for_the_end(options.duration);
         // The producer stops; the consumer empties the queue and stops when the producer is gone.
         stop.store(true, Ordering::Relaxed);
         let mut totals = producer.join().expect("the producer does not panic");
@@ -164,7 +160,8 @@ fn main() -> ExitCode {
         totals
     });
 
-    // Sends what was recorded since the last interval, then stops the sender.
+    // Sends what was recorded since the last interval, then stops the sender: without
+    // it, a program loses what it recorded since the last interval.
     collectd::shutdown();
     common::say(format_args!(
         "tested {} numbers: {} prime, {} composite",

@@ -28,8 +28,9 @@ pub mod protocol;
 pub mod server;
 
 pub use client::{
-    Connection, ConnectionBuilder, Counter, DEFAULT_INTERVAL, DEFAULT_PORT, Delivery, Destination, MemorySink,
-    OwnedCounter, Runtime, SenderStats, SentDatagram, Sink, Stat, UdpSink, flush, sanitize, shutdown, start_threads,
+    BURST, Connection, ConnectionBuilder, Counter, DEFAULT_FLUSH_TIMEOUT, DEFAULT_INTERVAL, DEFAULT_PORT,
+    DEFAULT_RESOLVE_TIMEOUT, DEFAULT_SEND_RATE, Delivery, Destination, MemorySink, OwnedCounter, Resolve, Runtime,
+    SHUTDOWN_GRACE, SenderStats, SentDatagram, Sink, Stat, UdpSink, flush, sanitize, shutdown, start_threads,
 };
 pub use protocol::Credentials;
 

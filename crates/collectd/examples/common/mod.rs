@@ -11,7 +11,43 @@ use std::fmt::Display;
 use std::io::Write as _;
 use std::path::Path;
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Set on Ctrl-C (SIGINT) or SIGTERM, once [`start`] has run: the example then stops
+/// recording and calls `collectd::shutdown()`, so the last partial interval is sent
+/// (a program killed without it loses what it recorded since the last interval).
+fn stop_requested() -> &'static Arc<AtomicBool> {
+    static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    STOP.get_or_init(|| Arc::new(AtomicBool::new(false)))
+}
+
+/// True once Ctrl-C or SIGTERM came.
+pub fn stopping() -> bool {
+    stop_requested().load(Ordering::Relaxed)
+}
+
+/// Sleeps for `pause`, or less when the run ends first (a signal, or `deadline`);
+/// true when the run has ended.
+pub fn pause(pause: Duration, deadline: Option<Instant>) -> bool {
+    let until = Instant::now() + pause;
+    let until = deadline.map_or(until, |deadline| until.min(deadline));
+    while !stopping() {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return deadline.is_some_and(|deadline| Instant::now() >= deadline);
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
+    true
+}
+
+/// Waits until the run ends: `duration` passed, or a signal came.
+pub fn wait_for_the_end(duration: Option<Duration>) {
+    let deadline = duration.map(|duration| Instant::now() + duration);
+    while !pause(Duration::from_secs(3600), deadline) {}
+}
 
 /// The usage text of the flags every example accepts.
 pub const COMMON_USAGE: &str = "Flags:
@@ -21,9 +57,9 @@ pub const COMMON_USAGE: &str = "Flags:
   --hostname NAME        the host name to send statistics under (default: this machine's)
   --plugin-instance NAME the plugin instance: files land in HOST/any-NAME/ (default: none;
                          --plugin-inst, the original module's name, is accepted too)
-  --duration SECS        stop after SECS seconds, sending the last partial interval;
-                         without it the example runs until it is killed (Ctrl-C), and
-                         whatever was recorded since the last interval is not sent";
+  --duration SECS        stop after SECS seconds; without it the example runs until
+                         Ctrl-C (SIGINT) or SIGTERM. Either way it then calls
+                         collectd::shutdown(), which sends the last partial interval";
 
 /// The flags every example accepts.
 #[derive(Debug)]
@@ -180,6 +216,12 @@ pub fn start(options: &Options, reporting: bool) -> Result<collectd::Connection,
     }
     let conn = options.connection();
     announce(&conn);
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(error) = signal_hook::flag::register(signal, stop_requested().clone()) {
+            eprintln!("warning: cannot catch signal {signal}: {error}");
+        }
+    }
+    // From here on, every way out of the example calls collectd::shutdown().
     if let Err(error) = collectd::start_threads() {
         eprintln!("error: {error}");
         return Err(std::process::ExitCode::FAILURE);
@@ -205,8 +247,15 @@ pub fn announce(conn: &collectd::Connection) {
 pub fn print_summary(conn: &collectd::Connection) {
     let stats = conn.sender_stats();
     say(format_args!(
-        "sent {} datagrams ({} bytes, {} values); {} send errors, {} snapshots dropped",
-        stats.packets_sent, stats.bytes_sent, stats.value_lists_sent, stats.send_errors, stats.snapshots_dropped
+        "sent {} datagrams ({} bytes, {} values); {} values not sent; {} send errors ({} refused), {} snapshots dropped, {} deferred",
+        stats.packets_sent,
+        stats.bytes_sent,
+        stats.value_lists_sent,
+        stats.value_lists_unsent,
+        stats.send_errors,
+        stats.packets_refused,
+        stats.snapshots_dropped,
+        stats.snapshots_deferred
     ));
 }
 

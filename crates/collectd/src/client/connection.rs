@@ -200,31 +200,47 @@ impl Connection {
         self.state.settings.interval
     }
 
-    /// What the sender did for this connection so far.
+    /// What the sender did for this connection so far: see [`SenderStats`] for what
+    /// UDP can and cannot know.
     ///
     /// ```
+    /// let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// let conn = collectd::Connection::builder()
     ///     .hostname("sender-stats-doc")
     ///     .collectd_host("127.0.0.1")
-    ///     .collectd_port(9) // the discard port: nothing listens
+    ///     .collectd_port(server.local_addr().unwrap().port())
     ///     .build();
     /// conn.counter("jobs").record(&[], &[("done", 1.0)]);
     /// conn.flush();
     /// let stats = conn.sender_stats();
     /// assert_eq!((stats.packets_sent, stats.value_lists_sent), (1, 1));
+    ///
+    /// // Where nothing listens on this machine, the refusal is known.
+    /// let nobody = collectd::Connection::builder()
+    ///     .hostname("sender-stats-doc")
+    ///     .collectd_host("127.0.0.1")
+    ///     .collectd_port(9) // the discard port: nothing listens
+    ///     .build();
+    /// nobody.counter("jobs").record(&[], &[("done", 1.0)]);
+    /// nobody.flush();
+    /// let stats = nobody.sender_stats();
+    /// assert_eq!((stats.packets_sent, stats.packets_refused, stats.value_lists_sent, stats.value_lists_unsent), (1, 1, 0, 1));
     /// ```
     pub fn sender_stats(&self) -> SenderStats {
+        self.runtime.check_fork();
         self.state.counters.read()
     }
 
     /// Takes a snapshot of this connection now and sends it, after anything already
-    /// queued; returns once it is sent (failures are logged and counted).
+    /// queued; returns once it is sent (failures are logged and counted), or after the
+    /// runtime's [flush timeout](Runtime::flush_timeout), as [`Runtime::flush`] does.
     ///
     /// ```
+    /// let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// let conn = collectd::Connection::builder()
     ///     .hostname("flush-doc")
     ///     .collectd_host("127.0.0.1")
-    ///     .collectd_port(9) // the discard port: nothing listens
+    ///     .collectd_port(server.local_addr().unwrap().port())
     ///     .build();
     /// conn.counter("jobs").record(&[], &[("done", 1.0)]);
     /// conn.flush();
@@ -245,9 +261,10 @@ impl Connection {
     /// assert_eq!(datagrams.len(), 1);
     /// ```
     pub fn take_datagrams(&self) -> Vec<Vec<u8>> {
+        self.runtime.check_fork();
         let s = &self.state.settings;
         match self.state.registry.snapshot(CdTime::now()) {
-            Some(snapshot) => encode(s, &snapshot).unwrap_or_else(|error| {
+            Some(snapshot) => encode(s, &snapshot).map(|encoded| encoded.datagrams).unwrap_or_else(|error| {
                 log::error!(target: "collectd", "cannot encode statistics for {}: {error}", s.hostname);
                 Vec::new()
             }),

@@ -18,16 +18,45 @@ fn writer_options(settings: &Settings) -> WriterOptions {
         .security(settings.security.clone())
 }
 
+/// A snapshot's datagrams, with how many value lists each holds.
+#[derive(Default)]
+pub(crate) struct Encoded {
+    pub(crate) datagrams: Vec<Vec<u8>>,
+    /// The number of value lists in each datagram.
+    pub(crate) value_lists: Vec<u32>,
+    /// Value lists of the snapshot that are in no datagram (not encodable, or their
+    /// datagram could not be sealed).
+    pub(crate) lost: u64,
+}
+
+impl Encoded {
+    fn finish(&mut self, writer: &mut PacketWriter, written: &mut u32) {
+        match writer.finish() {
+            Ok(Some(datagram)) => {
+                self.datagrams.push(datagram);
+                self.value_lists.push(*written);
+            }
+            Ok(None) => {}
+            Err(error) => {
+                log::error!(target: "collectd", "cannot seal a datagram: {error}");
+                self.lost += u64::from(*written);
+            }
+        }
+        *written = 0;
+    }
+}
+
 /// Encodes a snapshot into as few datagrams as fit: each value is a gauge value list
 /// `HOST/any[-INST]/gauge-NAME`.
 ///
 /// One value list that cannot be encoded is logged and costs only itself; a datagram
 /// that cannot be sealed (no random bytes for an IV) is logged and dropped. The error is
 /// for settings no packet can be written with.
-pub(crate) fn encode(settings: &Settings, snapshot: &Snapshot) -> Result<Vec<Vec<u8>>, EncodeError> {
+pub(crate) fn encode(settings: &Settings, snapshot: &Snapshot) -> Result<Encoded, EncodeError> {
     let mut writer = PacketWriter::new(writer_options(settings))?;
     let interval = CdTime::from(settings.interval);
-    let mut datagrams = Vec::new();
+    let mut encoded = Encoded::default();
+    let mut written = 0u32;
     for (name, value) in snapshot.iter() {
         let values = [Value::Gauge(value)];
         let vl = ValueList {
@@ -40,27 +69,23 @@ pub(crate) fn encode(settings: &Settings, snapshot: &Snapshot) -> Result<Vec<Vec
             interval,
             values: (&values).into(),
         };
-        let written = match writer.write(&vl) {
+        let result = match writer.write(&vl) {
             Err(EncodeError::PacketFull) => {
-                finish_into(&mut writer, &mut datagrams);
+                encoded.finish(&mut writer, &mut written);
                 writer.write(&vl)
             }
             other => other,
         };
-        if let Err(error) = written {
-            log::error!(target: "collectd", "cannot encode {name} of {}: {error}", settings.hostname);
+        match result {
+            Ok(()) => written += 1,
+            Err(error) => {
+                log::error!(target: "collectd", "cannot encode {name} of {}: {error}", settings.hostname);
+                encoded.lost += 1;
+            }
         }
     }
-    finish_into(&mut writer, &mut datagrams);
-    Ok(datagrams)
-}
-
-/// Seals the writer's packet into `datagrams`; a packet that cannot be sealed is logged and dropped.
-fn finish_into(writer: &mut PacketWriter, datagrams: &mut Vec<Vec<u8>>) {
-    match writer.finish() {
-        Ok(datagram) => datagrams.extend(datagram),
-        Err(error) => log::error!(target: "collectd", "cannot seal a datagram: {error}"),
-    }
+    encoded.finish(&mut writer, &mut written);
+    Ok(encoded)
 }
 
 #[cfg(test)]
@@ -88,9 +113,10 @@ mod tests {
     fn a_snapshot_becomes_gauge_value_lists_with_its_time() {
         let time = CdTime::from_secs(1_700_000_000);
         let snapshot = Snapshot::from_pairs(time, &[("c-s", 1.5), ("c-x-s", 0.5)]);
-        let datagrams = encode(&settings(), &snapshot).unwrap();
-        assert_eq!(datagrams.len(), 1);
-        assert_eq!(encode(&settings(), &snapshot).unwrap(), datagrams, "the same input gives the same bytes");
+        let encoded = encode(&settings(), &snapshot).unwrap();
+        let datagrams = encoded.datagrams;
+        assert_eq!((datagrams.len(), encoded.value_lists, encoded.lost), (1, vec![2], 0));
+        assert_eq!(encode(&settings(), &snapshot).unwrap().datagrams, datagrams, "the same input gives the same bytes");
         let parsed = parse(&datagrams[0], &ReceiveSecurity::none());
         let got: Vec<(String, CdTime, CdTime, Option<Value>)> = parsed
             .value_lists()
@@ -112,7 +138,9 @@ mod tests {
         let pairs: Vec<(&str, f64)> = names.iter().map(|n| (n.as_str(), 1.0)).collect();
         let snapshot = Snapshot::from_pairs(CdTime::from_secs(1), &pairs);
         let settings = Settings { max_packet_size: 1024, ..settings() };
-        let datagrams = encode(&settings, &snapshot).unwrap();
+        let encoded = encode(&settings, &snapshot).unwrap();
+        assert_eq!(encoded.value_lists.iter().sum::<u32>(), 200);
+        let datagrams = encoded.datagrams;
         assert!(datagrams.len() > 1);
         assert!(datagrams.iter().all(|d| d.len() <= 1024));
         let count: usize = datagrams.iter().map(|d| parse(d, &ReceiveSecurity::none()).value_lists().count()).sum();

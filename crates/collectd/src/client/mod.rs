@@ -29,10 +29,10 @@ mod udp;
 pub use connection::{Connection, ConnectionBuilder, Counter, DEFAULT_INTERVAL, DEFAULT_PORT, OwnedCounter, Stat};
 pub use memory::{MemorySink, SentDatagram};
 pub use names::sanitize;
-pub use runtime::Runtime;
+pub use runtime::{BURST, DEFAULT_FLUSH_TIMEOUT, DEFAULT_SEND_RATE, Runtime, SHUTDOWN_GRACE};
 pub use sink::{Delivery, Destination, Sink};
 pub use state::SenderStats;
-pub use udp::UdpSink;
+pub use udp::{DEFAULT_RESOLVE_TIMEOUT, Resolve, UdpSink};
 
 #[cfg(feature = "metrics")]
 pub(crate) use aggregation::Aggregation;

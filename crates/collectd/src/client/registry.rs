@@ -1,7 +1,8 @@
 //! One connection's statistics: names and their slot numbers, the threads' shards, and snapshots.
 
 use std::sync::atomic::{Ordering, fence};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::time::{Duration, Instant};
 
 use super::hash::{FastMap, NameMap};
 use super::names::{sanitize, type_instance};
@@ -12,6 +13,20 @@ use crate::protocol::CdTime;
 /// consistent between statements, and recording must never panic.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Locks a mutex unless it stays held for `wait`: in a forked child, a lock still held
+/// then is held by a thread of the parent that did not survive the fork.
+pub(crate) fn try_lock_for<T>(mutex: &Mutex<T>, wait: Duration) -> Option<MutexGuard<'_, T>> {
+    let deadline = Instant::now() + wait;
+    loop {
+        match mutex.try_lock() {
+            Ok(guard) => return Some(guard),
+            Err(TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) if Instant::now() >= deadline => return None,
+            Err(TryLockError::WouldBlock) => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
 }
 
 /// A name lookup's outcome: the slot number, or `None` for a name that is refused;
@@ -208,14 +223,21 @@ impl Registry {
     /// Forgets every sum and which stats were ever recorded (the names and their slots
     /// stay): the next snapshot holds only what is recorded from now on. For a forked
     /// child, which must not send its parent's sums again.
-    pub(crate) fn forget_sums(&self) {
-        let mut state = lock(&self.snapshot);
-        let shards = lock(&self.shards);
-        let count = lock(&self.names).slot_count();
+    ///
+    /// Waits at most `wait` for each lock: in a forked child, a lock still held then is
+    /// held by a thread of the parent that did not survive the fork. False when a lock
+    /// could not be had (nothing is changed then).
+    pub(crate) fn forget_sums(&self, wait: Duration) -> bool {
+        let Some(mut state) = try_lock_for(&self.snapshot, wait) else { return false };
+        let Some(shards) = try_lock_for(&self.shards, wait) else { return false };
+        let Some(names) = try_lock_for(&self.names, wait) else { return false };
+        let count = names.slot_count();
+        drop(names);
         for shard in shards.iter() {
             shard.clear(count);
         }
         *state = SnapshotState::default();
+        true
     }
 
     /// Takes every sum and resets it to zero. `None` when nothing was ever recorded.
@@ -247,7 +269,7 @@ impl Registry {
             state.sums.resize(count, 0.0);
             for shard in shards.iter() {
                 shard.take_each(count, |index, value| {
-                    state.sums[index] += value;
+                    state.sums[index] = super::shard::saturating_add(state.sums[index], value);
                     state.known[index] = true;
                 });
             }

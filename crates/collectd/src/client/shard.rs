@@ -5,7 +5,7 @@
 //! moves once created. Only its thread adds to it (with a compare-and-swap, because the
 //! snapshot resets slots from another thread), so the cache line stays with that core.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// The bits of "never recorded": a NaN no recorded value can produce (non-finite
@@ -93,12 +93,32 @@ impl Shard {
     }
 }
 
-/// Adds `value` to a slot: the hot path of every record.
+/// `a + b` for finite `a` and `b`, held at `±f64::MAX` when it would be infinite (which
+/// is logged, once in the life of the process): collectd would store `inf`, and every
+/// later sum would stay infinite.
+#[inline]
+pub(crate) fn saturating_add(a: f64, b: f64) -> f64 {
+    let sum = a + b;
+    if sum.is_finite() { sum } else { saturated(sum) }
+}
+
+#[cold]
+#[inline(never)]
+fn saturated(sum: f64) -> f64 {
+    static LOGGED: AtomicBool = AtomicBool::new(false);
+    if !LOGGED.swap(true, Ordering::Relaxed) {
+        log::warn!(target: "collectd", "a sum overflowed and is held at {:e} instead of {sum} (further overflows are not logged)", f64::MAX.copysign(sum));
+    }
+    f64::MAX.copysign(sum)
+}
+
+/// Adds `value` to a slot: the hot path of every record. A sum beyond `f64::MAX` is
+/// held there (see [`saturating_add`]).
 #[inline]
 pub(crate) fn add_to_slot(slot: &AtomicU64, value: f64) {
     let mut current = slot.load(Ordering::Relaxed);
     loop {
-        let sum = if current == UNTOUCHED { value } else { f64::from_bits(current) + value };
+        let sum = if current == UNTOUCHED { value } else { saturating_add(f64::from_bits(current), value) };
         match slot.compare_exchange_weak(current, sum.to_bits(), Ordering::Relaxed, Ordering::Relaxed) {
             Ok(_) => return,
             Err(actual) => current = actual,
@@ -162,6 +182,19 @@ mod tests {
         shard.take_each(5001, |index, sum| taken.push((index, sum)));
         // Taken slots read zero afterwards; the one left out before is taken now.
         assert_eq!(taken, [(0, 0.0), (63, 0.0), (64, 0.0), (200, 0.0), (5000, 5000.5)]);
+    }
+
+    #[test]
+    fn sums_are_held_at_the_largest_finite_value() {
+        let shard = Shard::default();
+        shard.add(0, f64::MAX);
+        shard.add(0, f64::MAX);
+        shard.add(1, -f64::MAX);
+        shard.add(1, -1e308);
+        let mut taken = Vec::new();
+        shard.take_each(2, |index, sum| taken.push((index, sum)));
+        assert_eq!(taken, [(0, f64::MAX), (1, -f64::MAX)]);
+        assert_eq!(saturating_add(1e308, 1e308) - 1e308, f64::MAX - 1e308);
     }
 
     #[test]

@@ -65,8 +65,12 @@ pub struct Delivery {
     pub bytes_sent: u64,
     /// Datagrams lost: not handed on, or (for UDP) reported refused by the server.
     pub send_errors: u64,
-    /// Every datagram of this send was handed on, so the snapshot's value lists count as
-    /// sent (a refusal reported for an earlier datagram does not change that).
+    /// Of `send_errors`, the datagrams the server is known to have refused (for UDP, an
+    /// ICMP "port unreachable" reported on the socket during or right after this send;
+    /// it may stand for a datagram of an earlier send). The runtime counts the value
+    /// lists of a send with a refusal as unsent.
+    pub refused: u64,
+    /// Every datagram of this send was handed on.
     pub complete: bool,
 }
 
@@ -81,6 +85,7 @@ impl Delivery {
             packets_sent: datagrams.len() as u64,
             bytes_sent: datagrams.iter().map(|d| d.len() as u64).sum(),
             send_errors: 0,
+            refused: 0,
             complete: true,
         }
     }
@@ -98,8 +103,14 @@ impl Delivery {
 /// Where a [`Runtime`](crate::Runtime) sends the datagrams of each snapshot.
 ///
 /// A sink is called from one thread at a time (the runtime holds it behind a lock), in
-/// the order of the snapshots' times for each connection. It must not panic; failures
-/// are reported in the [`Delivery`] (and logged by the sink, at a bounded rate).
+/// the order of the snapshots' times for each connection, with at most [`BURST`]
+/// datagrams at a time (the runtime paces them). It must not panic; failures are
+/// reported in the [`Delivery`] (and logged by the sink, at a bounded rate). It should
+/// not block for long: [`Runtime::flush`](crate::Runtime::flush) and
+/// [`Runtime::shutdown`](crate::Runtime::shutdown) stop waiting for it after the flush
+/// timeout.
+///
+/// [`BURST`]: crate::BURST
 ///
 /// ```
 /// use collectd::{Delivery, Destination, Sink};
@@ -126,7 +137,8 @@ pub trait Sink: Send + 'static {
     fn send(&mut self, destination: &Destination<'_>, datagrams: &[Vec<u8>]) -> Delivery;
 
     /// Lets go of what a forked child inherited from its parent (open sockets, say),
-    /// without sending anything; see [`Runtime::forget_after_fork`](crate::Runtime::forget_after_fork).
-    /// Nothing by default.
+    /// without sending anything, when the child takes over a sink given to
+    /// [`Runtime::with_sink`](crate::Runtime::with_sink); see
+    /// [`Runtime::forget_after_fork`](crate::Runtime::forget_after_fork). Nothing by default.
     fn forget(&mut self) {}
 }

@@ -32,6 +32,9 @@ pub(crate) struct SendCounters {
     pub(crate) value_lists_sent: AtomicU64,
     pub(crate) send_errors: AtomicU64,
     pub(crate) snapshots_dropped: AtomicU64,
+    pub(crate) value_lists_unsent: AtomicU64,
+    pub(crate) packets_refused: AtomicU64,
+    pub(crate) snapshots_deferred: AtomicU64,
 }
 
 impl SendCounters {
@@ -43,20 +46,42 @@ impl SendCounters {
             value_lists_sent: self.value_lists_sent.load(Ordering::Relaxed),
             send_errors: self.send_errors.load(Ordering::Relaxed),
             snapshots_dropped: self.snapshots_dropped.load(Ordering::Relaxed),
+            value_lists_unsent: self.value_lists_unsent.load(Ordering::Relaxed),
+            packets_refused: self.packets_refused.load(Ordering::Relaxed),
+            snapshots_deferred: self.snapshots_deferred.load(Ordering::Relaxed),
         }
     }
 
     /// Back to zero (a forked child starts its own count).
     pub(crate) fn reset(&self) {
-        for counter in
-            [&self.packets_sent, &self.bytes_sent, &self.value_lists_sent, &self.send_errors, &self.snapshots_dropped]
-        {
+        for counter in [
+            &self.packets_sent,
+            &self.bytes_sent,
+            &self.value_lists_sent,
+            &self.send_errors,
+            &self.snapshots_dropped,
+            &self.value_lists_unsent,
+            &self.packets_refused,
+            &self.snapshots_deferred,
+        ] {
             counter.store(0, Ordering::Relaxed);
         }
     }
 }
 
-/// What the sender did for a connection since it was created.
+/// What the sender did for a connection since it was created (in a forked child: since
+/// the fork).
+///
+/// Every value list of a snapshot ends up in `value_lists_sent` or `value_lists_unsent`.
+/// "Sent" means handed to the operating system with no refusal reported: UDP cannot
+/// know whether a datagram arrived. A server on the same machine (or one whose host
+/// answers with ICMP "port unreachable") that is down is known, and counted in
+/// `packets_refused`: the kernel reports the refusal on the socket, which is read right
+/// after each send, so on loopback every datagram to a closed port is counted refused.
+/// A refusal that comes back later is counted when it is reported, at the next send,
+/// but the value lists it stood for were already counted as sent. A host that is down
+/// or drops datagrams silently, a firewall, and a receiver whose buffer overflows
+/// report nothing at all: those losses show only on the server.
 ///
 /// ```
 /// let conn = collectd::Connection::builder().hostname("stats-doc").collectd_port(26001).build();
@@ -70,12 +95,25 @@ pub struct SenderStats {
     pub packets_sent: u64,
     /// Bytes in those datagrams.
     pub bytes_sent: u64,
-    /// Value lists in those datagrams.
+    /// Value lists in those datagrams, when no refusal was reported for their send.
     pub value_lists_sent: u64,
-    /// Datagrams that could not be sent (unreachable server, unresolvable name, ...).
+    /// Datagrams that could not be sent (unreachable server, a name that does not
+    /// resolve, ...) or that the server is known to have refused.
     pub send_errors: u64,
-    /// Snapshots dropped because the queue to the sender was full.
+    /// Snapshots abandoned unsent because [`shutdown`](crate::Runtime::shutdown) ran
+    /// out of time while they were being sent.
     pub snapshots_dropped: u64,
+    /// Value lists taken in a snapshot that were not sent, or are known not to have
+    /// arrived: not encodable, no address for the server's name, send failed, refused,
+    /// or abandoned by a shutdown that ran out of time.
+    pub value_lists_unsent: u64,
+    /// Datagrams the server is known to have refused (ICMP "port unreachable"): part of
+    /// `send_errors`.
+    pub packets_refused: u64,
+    /// Periodic snapshots that were due while the sender was still busy (pacing a large
+    /// snapshot, or waiting for a name): not taken then, their sums went with the next
+    /// snapshot, so nothing was lost but one value covers more than one interval.
+    pub snapshots_deferred: u64,
 }
 
 /// One connection: what it is (settings), what it holds (registry), what was sent (counters).

@@ -241,7 +241,8 @@ impl RecorderBuilder {
     /// metrics::counter!("jobs.done").increment(1);
     /// assert!(matches!(builder.install(), Err(InstallError::RecorderAlreadySet)));
     /// collectd::shutdown(); // sends jobs-done to 127.0.0.1:9, where nothing listens
-    /// assert_eq!(recorder.connection().sender_stats().value_lists_sent, 1);
+    /// let stats = recorder.connection().sender_stats();
+    /// assert_eq!((stats.packets_sent, stats.packets_refused, stats.value_lists_unsent), (1, 1, 1));
     /// ```
     pub fn install(self) -> Result<CollectdRecorder, InstallError> {
         let recorder = self.build();
