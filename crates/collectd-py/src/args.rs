@@ -21,8 +21,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt, PyString, PyTuple};
 use smallvec::SmallVec;
 
-/// Names and stats of one call held inline: no allocation for up to 8 of each.
-pub(crate) type Inline<T> = SmallVec<[T; 8]>;
+/// Names and stats of one call held inline: no allocation for up to 4 of each (more
+/// spill to the heap; 8 made every call copy twice as much).
+pub(crate) type Inline<T> = SmallVec<[T; 4]>;
 
 /// What a `repr` says, for a log message; never fails.
 fn describe(value: &Bound<'_, PyAny>) -> String {
