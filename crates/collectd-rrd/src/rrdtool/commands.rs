@@ -141,18 +141,23 @@ impl Pool {
         })
     }
 
-    /// The last values written to `file` (`rrdtool lastupdate`): the time and, per data
-    /// source, its value (`None` for unknown).
-    pub fn last_update(&self, file: &Path) -> Result<LastUpdate, RrdtoolError> {
-        let file = &self.link_of(file)?;
+    /// `rrdtool COMMAND [--daemon ADDRESS] FILE`, the file linked when its name needs it.
+    fn file_command(&self, command: &str, file: &Path) -> Result<super::Reply, RrdtoolError> {
+        let file = self.link_of(file)?;
         let path = file.to_str().ok_or_else(|| RrdtoolError::Graph(GraphError::Path(file.display().to_string())))?;
-        let mut args = vec!["lastupdate".to_owned()];
+        let mut args = vec![command.to_owned()];
         if let Some(d) = &self.config().daemon {
             args.push("--daemon".into());
             args.push(d.clone());
         }
         args.push(path.to_owned());
-        let text = self.run(&args)?.text();
+        self.run(&args)
+    }
+
+    /// The last values written to `file` (`rrdtool lastupdate`): the time and, per data
+    /// source, its value (`None` for unknown).
+    pub fn last_update(&self, file: &Path) -> Result<LastUpdate, RrdtoolError> {
+        let text = self.file_command("lastupdate", file)?.text();
         parse_lastupdate(&text).ok_or_else(|| RrdtoolError::Reply {
             command: "lastupdate".into(),
             detail: format!("cannot read {text:?}"),
@@ -161,15 +166,7 @@ impl Pool {
 
     /// `rrdtool info FILE` as key/value pairs (`ds[value].type` → `GAUGE`, …).
     pub fn info(&self, file: &Path) -> Result<Vec<(String, String)>, RrdtoolError> {
-        let file = &self.link_of(file)?;
-        let path = file.to_str().ok_or_else(|| RrdtoolError::Graph(GraphError::Path(file.display().to_string())))?;
-        let mut args = vec!["info".to_owned()];
-        if let Some(d) = &self.config().daemon {
-            args.push("--daemon".into());
-            args.push(d.clone());
-        }
-        args.push(path.to_owned());
-        Ok(self.run(&args)?.info())
+        Ok(self.file_command("info", file)?.info())
     }
 
     /// The data source names of `file`, from `rrdtool info` (the fallback when the index
