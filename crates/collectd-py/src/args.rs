@@ -57,6 +57,16 @@ impl<'py> Specifics<'py> {
         Specifics { items }
     }
 
+    /// The names as the library takes them, borrowed: `None` when one is not valid UTF-8
+    /// (a lone surrogate), for [`Specifics::names`] to replace.
+    pub(crate) fn borrowed(&self) -> Option<Inline<&str>> {
+        let mut names = Inline::new();
+        for name in &self.items {
+            names.push(name.to_str().ok()?);
+        }
+        Some(names)
+    }
+
     /// The names as the library takes them.
     pub(crate) fn names(&self) -> Inline<Cow<'_, str>> {
         self.items.iter().map(|name| name.to_string_lossy()).collect()
@@ -102,6 +112,16 @@ impl<'py> Stats<'py> {
             }
         }
         Stats { items }
+    }
+
+    /// The stats as the library takes them, borrowed: `None` when a name is not valid
+    /// UTF-8 (a lone surrogate), for [`Stats::pairs`] to replace.
+    pub(crate) fn borrowed(&self) -> Option<Inline<(&str, f64)>> {
+        let mut pairs = Inline::new();
+        for (name, value) in &self.items {
+            pairs.push((name.to_str().ok()?, *value));
+        }
+        Some(pairs)
     }
 
     /// The stats as the library takes them.
