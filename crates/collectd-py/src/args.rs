@@ -59,12 +59,19 @@ impl<'py> Specifics<'py> {
 
     /// The names as the library takes them, borrowed: `None` when one is not valid UTF-8
     /// (a lone surrogate), for [`Specifics::names`] to replace.
+    #[cfg(not(feature = "abi3"))]
     pub(crate) fn borrowed(&self) -> Option<Inline<&str>> {
         let mut names = Inline::new();
         for name in &self.items {
             names.push(name.to_str().ok()?);
         }
         Some(names)
+    }
+
+    /// 3.9's stable ABI cannot lend a str's UTF-8: always [`Specifics::names`].
+    #[cfg(feature = "abi3")]
+    pub(crate) fn borrowed(&self) -> Option<Inline<&str>> {
+        None
     }
 
     /// The names as the library takes them.
@@ -116,12 +123,19 @@ impl<'py> Stats<'py> {
 
     /// The stats as the library takes them, borrowed: `None` when a name is not valid
     /// UTF-8 (a lone surrogate), for [`Stats::pairs`] to replace.
+    #[cfg(not(feature = "abi3"))]
     pub(crate) fn borrowed(&self) -> Option<Inline<(&str, f64)>> {
         let mut pairs = Inline::new();
         for (name, value) in &self.items {
             pairs.push((name.to_str().ok()?, *value));
         }
         Some(pairs)
+    }
+
+    /// 3.9's stable ABI cannot lend a str's UTF-8: always [`Stats::pairs`].
+    #[cfg(feature = "abi3")]
+    pub(crate) fn borrowed(&self) -> Option<Inline<(&str, f64)>> {
+        None
     }
 
     /// The stats as the library takes them.
