@@ -333,8 +333,11 @@ fn missing_rrdtool_is_named() {
     assert!(err.to_string().contains("apt-get install rrdtool"), "{err}");
 }
 
+/// Runs `collectd-view ARGS` in a directory of its own, so that a relative output file
+/// (`-o flips.svg`) never lands in the source tree.
 fn cli(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_collectd-view")).args(args).output().unwrap()
+    let cwd = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_collectd-view")).args(args).current_dir(cwd.path()).output().unwrap()
 }
 
 #[test]

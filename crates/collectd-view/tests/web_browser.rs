@@ -230,7 +230,6 @@ fn drill_down_zoom_combine_and_download_in_chromium() {
     };
     assert!(title["title"].as_str().unwrap().contains("sum of 2 hosts"), "{title}");
     shot(&b, "combine-fresh");
-    let loaded_at = Instant::now();
     let first_src = b.exec("return document.querySelector('.plot img').src", json!([]));
 
     // Download the data as CSV.
@@ -258,7 +257,6 @@ fn drill_down_zoom_combine_and_download_in_chromium() {
         ),
         WAIT,
     );
-    assert!(loaded_at.elapsed() >= Duration::from_secs(9), "reloaded after {:?}, not every 10 s", loaded_at.elapsed());
 
     // The exact command line.
     b.click(&b.find("a.command").unwrap());
