@@ -21,8 +21,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt, PyString, PyTuple};
 use smallvec::SmallVec;
 
-/// Names and stats of one call held inline: no allocation for up to 8 of each.
-pub(crate) type Inline<T> = SmallVec<[T; 8]>;
+/// Names and stats of one call held inline: no allocation for up to 4 of each (more
+/// spill to the heap; 8 made every call copy twice as much).
+pub(crate) type Inline<T> = SmallVec<[T; 4]>;
 
 /// What a `repr` says, for a log message; never fails.
 fn describe(value: &Bound<'_, PyAny>) -> String {
@@ -54,6 +55,23 @@ impl<'py> Specifics<'py> {
             }
         }
         Specifics { items }
+    }
+
+    /// The names as the library takes them, borrowed: `None` when one is not valid UTF-8
+    /// (a lone surrogate), for [`Specifics::names`] to replace.
+    #[cfg(not(feature = "abi3"))]
+    pub(crate) fn borrowed(&self) -> Option<Inline<&str>> {
+        let mut names = Inline::new();
+        for name in &self.items {
+            names.push(name.to_str().ok()?);
+        }
+        Some(names)
+    }
+
+    /// 3.9's stable ABI cannot lend a str's UTF-8: always [`Specifics::names`].
+    #[cfg(feature = "abi3")]
+    pub(crate) fn borrowed(&self) -> Option<Inline<&str>> {
+        None
     }
 
     /// The names as the library takes them.
@@ -101,6 +119,23 @@ impl<'py> Stats<'py> {
             }
         }
         Stats { items }
+    }
+
+    /// The stats as the library takes them, borrowed: `None` when a name is not valid
+    /// UTF-8 (a lone surrogate), for [`Stats::pairs`] to replace.
+    #[cfg(not(feature = "abi3"))]
+    pub(crate) fn borrowed(&self) -> Option<Inline<(&str, f64)>> {
+        let mut pairs = Inline::new();
+        for (name, value) in &self.items {
+            pairs.push((name.to_str().ok()?, *value));
+        }
+        Some(pairs)
+    }
+
+    /// 3.9's stable ABI cannot lend a str's UTF-8: always [`Stats::pairs`].
+    #[cfg(feature = "abi3")]
+    pub(crate) fn borrowed(&self) -> Option<Inline<(&str, f64)>> {
+        None
     }
 
     /// The stats as the library takes them.

@@ -174,11 +174,16 @@ impl PyCounter {
     fn record(&self, py: Python<'_>, specific: &Bound<'_, PyTuple>, stats: Option<&Bound<'_, PyDict>>) {
         let specifics = Specifics::read("record", specific);
         let stats = Stats::read("record", stats);
-        let specifics = specifics.names();
-        let pairs = stats.pairs();
-        let borrowed: Inline<(&str, f64)> = pairs.iter().map(|(n, v)| (n.as_ref(), *v)).collect();
-        let names: Inline<&str> = specifics.iter().map(Cow::as_ref).collect();
-        self.counter.counter().record(&names, &borrowed);
+        match (specifics.borrowed(), stats.borrowed()) {
+            // Names are valid UTF-8 but for lone surrogates: no copy then.
+            (Some(names), Some(pairs)) => self.counter.counter().record(&names, &pairs),
+            _ => {
+                let (names, pairs) = (specifics.names(), stats.pairs());
+                let names: Inline<&str> = names.iter().map(Cow::as_ref).collect();
+                let pairs: Inline<(&str, f64)> = pairs.iter().map(|(n, v)| (n.as_ref(), *v)).collect();
+                self.counter.counter().record(&names, &pairs);
+            }
+        }
         logbridge::drain(py);
     }
 

@@ -487,18 +487,28 @@ fn undecodable_names_stay_apart_as_in_collectd() {
     for host in [r"nu\xff", r"nu\xfe", "nu\u{FFFD}"] {
         assert!(page.contains(&format!(">{host}</a>")), "{host} in\n{page}");
     }
-    assert!(page.contains(r#"href="/host/nu%5Cxff""#), "{page}");
+    assert!(page.contains(r#"href="/host/nu%5Cxff"#), "{page}");
+    // And draws them: rrdtool reads each file through a link with a plain name.
+    for host in ["nu%5Cxff", "nu%5Cxfe", "latin1"] {
+        let plugin = if host == "latin1" { "test-caf%5Cxe9" } else { "test" };
+        let png = http_get_bytes(port, &format!("/graph.png?host={host}&plugin={plugin}&type=gauge&start=end-1h"));
+        assert!(png.windows(8).any(|w| w == b"\x89PNG\r\n\x1a\n"), "{host}: not a PNG");
+    }
 }
 
 /// The body of `GET path` on 127.0.0.1:port.
 fn http_get(port: u16, path: &str) -> String {
+    String::from_utf8(http_get_bytes(port, path)).expect("the page is UTF-8")
+}
+
+/// The whole answer (status line, headers, body) to `GET path`, which must be a 200.
+fn http_get_bytes(port: u16, path: &str) -> Vec<u8> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").unwrap();
     let mut reply = Vec::new();
     stream.read_to_end(&mut reply).unwrap();
-    let reply = String::from_utf8(reply).expect("the page is UTF-8");
-    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.starts_with(b"HTTP/1.1 200"), "{path}: {}", String::from_utf8_lossy(&reply));
     reply
 }
 

@@ -6,7 +6,7 @@
 //! [`crate::protocol::parse_each`]; what is done with them is the caller's.
 //!
 //! The socket is set up as collectd's network plugin sets up a `<Listen>` socket
-//! (`network_bind_socket`): `SO_REUSEADDR`, bound to the address itself, and for a
+//! (`network_bind_socket`): bound to the address itself, and for a
 //! multicast address the group is joined (`IP_ADD_MEMBERSHIP` / `IPV6_ADD_MEMBERSHIP` on
 //! the given interface, else the kernel's choice) with multicast loop turned off. Unlike
 //! collectd, the receive buffer is raised (8 MiB asked by default) so bursts are not
@@ -187,7 +187,12 @@ impl Listener {
         let if_index = interface.map(interface_index).transpose()?;
         let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
             .map_err(fail("create a UDP socket"))?;
-        socket.set_reuse_address(true).map_err(fail("set SO_REUSEADDR"))?;
+        // Several listeners of one multicast group share its port. A unicast port is not
+        // shared: with SO_REUSEADDR on both, Linux would split the datagrams between this
+        // socket and another program's (a collectd on the same port), silently.
+        if addr.ip().is_multicast() {
+            socket.set_reuse_address(true).map_err(fail("set SO_REUSEADDR"))?;
+        }
         // A refused size is not fatal: what was granted is reported.
         let _ = socket.set_recv_buffer_size(receive_buffer);
         let granted = socket.recv_buffer_size().map_err(fail("read SO_RCVBUF"))?;
@@ -434,6 +439,18 @@ mod tests {
             let e = parse_listen_addr(bad).unwrap_err().to_string();
             assert!(e.starts_with(&format!("listen address {bad:?}")) && e.contains(says), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn a_unicast_port_in_use_is_refused_not_shared() {
+        // collectd binds its port with SO_REUSEADDR; a second listener must not take a
+        // share of its datagrams.
+        let taken = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+        taken.set_reuse_address(true).unwrap();
+        taken.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into()).unwrap();
+        let addr = taken.local_addr().unwrap().as_socket().unwrap();
+        let e = Listener::bind(addr, None, 1 << 16, Duration::from_millis(10)).unwrap_err();
+        assert!(matches!(e, ListenError::Socket { action: "bind", .. }), "{e}");
     }
 
     #[test]

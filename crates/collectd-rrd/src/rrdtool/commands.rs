@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::{Pool, RrdtoolError, Xport, xport};
-use crate::graph::{Format, Graph, GraphError};
+use crate::graph::{Format, Graph, GraphError, Kind};
 
 /// What `rrdtool lastupdate` tells: the time of the last update and, per data source, the
 /// value written then (`None`: unknown).
@@ -81,6 +81,7 @@ impl Pool {
     /// Like [`Pool::render`], with `options` (e.g. `--color`, `--only-graph`) placed before
     /// the graph's own arguments: the argv is `graphv - OPTIONS… GRAPH-ARGS…`.
     pub fn render_with(&self, graph: &Graph, options: &[String]) -> Result<Image, RrdtoolError> {
+        let graph = self.linked(graph)?;
         let mut args = vec!["graphv".to_owned(), "-".to_owned()];
         args.extend(options.iter().cloned());
         args.extend(graph.args()?);
@@ -98,23 +99,65 @@ impl Pool {
 
     /// Exports the values `graph` draws (see [`Graph::xport_args`]).
     pub fn xport(&self, graph: &Graph) -> Result<Xport, RrdtoolError> {
+        let graph = self.linked(graph)?;
         let mut args = vec!["xport".to_owned()];
         args.extend(graph.xport_args()?);
         let reply = self.run(&args)?;
         Ok(xport::parse(&reply.text())?)
     }
 
-    /// The last values written to `file` (`rrdtool lastupdate`): the time and, per data
-    /// source, its value (`None` for unknown).
-    pub fn last_update(&self, file: &Path) -> Result<LastUpdate, RrdtoolError> {
+    /// `graph` with each file rrdtool's pipe cannot carry (a name that is not UTF-8, or
+    /// holds a line break, as collectd may store) replaced by a link to it with a plain
+    /// name; `graph` itself when every file can be given as it is.
+    ///
+    /// ```no_run
+    /// # fn f(pool: &collectd_rrd::rrdtool::Pool, graph: &collectd_rrd::graph::Graph) {
+    /// let argv = pool.linked(graph).unwrap().args().unwrap();
+    /// # }
+    /// ```
+    pub fn linked<'g>(&self, graph: &'g Graph) -> Result<std::borrow::Cow<'g, Graph>, RrdtoolError> {
+        let total = |g: &'g Graph| match &g.kind {
+            Kind::Stack { total: Some(total), .. } => Some(total),
+            _ => None,
+        };
+        let mut files = graph.series.iter().chain(total(graph)).flat_map(|s| &s.sources).map(|src| &src.file);
+        if files.all(|f| super::alias::pipe_safe(f)) {
+            return Ok(std::borrow::Cow::Borrowed(graph));
+        }
+        let mut linked = graph.clone();
+        let stack_total = match &mut linked.kind {
+            Kind::Stack { total: Some(total), .. } => Some(total),
+            _ => None,
+        };
+        for src in linked.series.iter_mut().chain(stack_total).flat_map(|s| &mut s.sources) {
+            src.file = self.link_of(&src.file)?;
+        }
+        Ok(std::borrow::Cow::Owned(linked))
+    }
+
+    fn link_of(&self, file: &Path) -> Result<std::path::PathBuf, RrdtoolError> {
+        self.rrdtool_path(file).map(std::borrow::Cow::into_owned).map_err(|e| {
+            RrdtoolError::Graph(GraphError::Path(format!("{}: cannot link it for rrdtool: {e}", file.display())))
+        })
+    }
+
+    /// `rrdtool COMMAND [--daemon ADDRESS] FILE`, the file linked when its name needs it.
+    fn file_command(&self, command: &str, file: &Path) -> Result<super::Reply, RrdtoolError> {
+        let file = self.link_of(file)?;
         let path = file.to_str().ok_or_else(|| RrdtoolError::Graph(GraphError::Path(file.display().to_string())))?;
-        let mut args = vec!["lastupdate".to_owned()];
+        let mut args = vec![command.to_owned()];
         if let Some(d) = &self.config().daemon {
             args.push("--daemon".into());
             args.push(d.clone());
         }
         args.push(path.to_owned());
-        let text = self.run(&args)?.text();
+        self.run(&args)
+    }
+
+    /// The last values written to `file` (`rrdtool lastupdate`): the time and, per data
+    /// source, its value (`None` for unknown).
+    pub fn last_update(&self, file: &Path) -> Result<LastUpdate, RrdtoolError> {
+        let text = self.file_command("lastupdate", file)?.text();
         parse_lastupdate(&text).ok_or_else(|| RrdtoolError::Reply {
             command: "lastupdate".into(),
             detail: format!("cannot read {text:?}"),
@@ -123,14 +166,7 @@ impl Pool {
 
     /// `rrdtool info FILE` as key/value pairs (`ds[value].type` → `GAUGE`, …).
     pub fn info(&self, file: &Path) -> Result<Vec<(String, String)>, RrdtoolError> {
-        let path = file.to_str().ok_or_else(|| RrdtoolError::Graph(GraphError::Path(file.display().to_string())))?;
-        let mut args = vec!["info".to_owned()];
-        if let Some(d) = &self.config().daemon {
-            args.push("--daemon".into());
-            args.push(d.clone());
-        }
-        args.push(path.to_owned());
-        Ok(self.run(&args)?.info())
+        Ok(self.file_command("info", file)?.info())
     }
 
     /// The data source names of `file`, from `rrdtool info` (the fallback when the index

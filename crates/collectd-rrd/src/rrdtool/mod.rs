@@ -20,6 +20,7 @@
 //!   filter search ([`PoolConfig::png_zlib_level`]; same pixels, about a third less CPU
 //!   per image).
 
+mod alias;
 mod commands;
 pub mod pipe;
 mod png_shim;

@@ -232,6 +232,7 @@ struct Inner {
     freed: Condvar,
     watchdog: Arc<Watchdog>,
     spawned: AtomicU64,
+    aliases: super::alias::Aliases,
 }
 
 impl Drop for Inner {
@@ -262,6 +263,14 @@ enum Attempt {
 }
 
 impl Pool {
+    /// `path` as rrdtool can be given it: itself, or a link to it with a plain name.
+    pub(crate) fn rrdtool_path<'p>(
+        &self,
+        path: &'p std::path::Path,
+    ) -> std::io::Result<std::borrow::Cow<'p, std::path::Path>> {
+        self.inner.aliases.of(path)
+    }
+
     /// Starts a pool and one worker, so that a missing rrdtool is reported here.
     pub fn new(config: PoolConfig) -> Result<Pool, RrdtoolError> {
         let config = PoolConfig { workers: config.workers.max(1), ..config };
@@ -278,6 +287,7 @@ impl Pool {
             .map_err(|source| RrdtoolError::Spawn { program: "watchdog thread".into(), source })?;
         Ok(Pool {
             inner: Arc::new(Inner {
+                aliases: super::alias::Aliases::default(),
                 config,
                 png_shim: Mutex::new(png_shim),
                 png_shim_checked: AtomicBool::new(false),

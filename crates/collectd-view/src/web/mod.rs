@@ -490,6 +490,10 @@ impl AppState {
         let snap = self.snapshot();
         let lookup = self.ds_lookup();
         let mut built = build::build(&snap, target, mode, view, self.0.daemon.as_deref(), &self.0.config, &lookup)?;
+        // Files whose names rrdtool's pipe cannot carry are read through links.
+        if let std::borrow::Cow::Owned(linked) = self.0.pool.linked(&built.graph)? {
+            built.graph = linked;
+        }
         self.order_stack(&mut built.graph)?;
         Ok(built)
     }
