@@ -158,6 +158,10 @@ struct Watch {
 struct WatchState {
     entries: HashMap<u64, Watch>,
     shutdown: bool,
+    /// When the watchdog thread wakes next by itself (`None`: it waits to be woken). A
+    /// new deadline after it needs no wake-up: with one timeout for all commands, that is
+    /// nearly every one, which spares a thread switch per command.
+    wakes_at: Option<Instant>,
 }
 
 /// Kills workers whose command runs past its deadline.
@@ -184,6 +188,7 @@ impl Watchdog {
                 }
             }
             let next = st.entries.values().map(|w| w.deadline).min();
+            st.wakes_at = next;
             st = match next {
                 Some(d) => {
                     let wait = d.saturating_duration_since(Instant::now());
@@ -199,7 +204,10 @@ impl Watchdog {
         let fired = Arc::new(AtomicBool::new(false));
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         st.entries.insert(id, Watch { deadline, child, fired: fired.clone() });
-        self.cv.notify_all();
+        if st.wakes_at.is_none_or(|at| deadline < at) {
+            st.wakes_at = Some(deadline);
+            self.cv.notify_all();
+        }
         (id, fired)
     }
 
@@ -530,6 +538,126 @@ impl Pool {
         Ok(Reply { lines, blobs: Vec::new() })
     }
 
+    /// Runs several commands (pipe-mode lines without newlines, see
+    /// [`pipe::encode_line_bytes`]) on one worker: written together, then answered in
+    /// order, so that a worker runs them back to back without a round trip each. The
+    /// results are in the order of `lines`; an `ERROR:` reply fails its own command only.
+    /// The timeout applies to the whole group. At most [`Pool::MAX_PIPELINED`] lines:
+    /// their replies must fit in the pipe while the lines are being written.
+    pub fn run_lines(&self, command: &str, lines: &[Vec<u8>]) -> Vec<Result<Reply, RrdtoolError>> {
+        assert!(lines.len() <= Self::MAX_PIPELINED, "at most {} lines at once", Self::MAX_PIPELINED);
+        if lines.is_empty() {
+            return Vec::new();
+        }
+        let all_fail = |e: RrdtoolError| {
+            let detail = e.to_string();
+            lines
+                .iter()
+                .map(|_| {
+                    Err(RrdtoolError::Worker { command: command.into(), detail: detail.clone(), stderr: String::new() })
+                })
+                .collect()
+        };
+        let mut retried = false;
+        loop {
+            let mut w = match self.checkout() {
+                Ok(w) => w,
+                Err(e) => return all_fail(e),
+            };
+            match self.attempt_lines(&mut w, command, lines) {
+                Ok((results, healthy)) => {
+                    self.checkin(w, healthy);
+                    return results;
+                }
+                Err(e) => {
+                    self.checkin(w, false);
+                    if retried {
+                        return all_fail(e);
+                    }
+                    retried = true;
+                }
+            }
+        }
+    }
+
+    /// Most lines of one [`Pool::run_lines`]: their replies (an `OK` line each, an error
+    /// message at worst) stay well within a pipe's 64 KiB while the lines are written.
+    pub const MAX_PIPELINED: usize = 64;
+
+    /// One try of [`Pool::run_lines`]: the results and whether the worker is still sound,
+    /// or `Err` when the worker was dead before anything ran (retry on a fresh one).
+    #[allow(clippy::type_complexity)]
+    fn attempt_lines(
+        &self,
+        w: &mut Worker,
+        command: &str,
+        lines: &[Vec<u8>],
+    ) -> Result<(Vec<Result<Reply, RrdtoolError>>, bool), RrdtoolError> {
+        let timeout = self.inner.config.timeout;
+        let (id, fired) = self.inner.watchdog.arm(Instant::now() + timeout, w.child.clone());
+        let first_use = w.commands == 0;
+        w.commands += lines.len() as u64;
+        let mut input = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+        for line in lines {
+            input.extend_from_slice(line);
+            input.push(b'\n');
+        }
+        let mut results = Vec::with_capacity(lines.len());
+        let mut healthy = true;
+        if let Err(e) = w.stdin.write_all(&input).and_then(|_| w.stdin.flush()) {
+            let err = RrdtoolError::Worker {
+                command: command.into(),
+                detail: format!("writing the commands: {e}"),
+                stderr: w.stderr_tail(),
+            };
+            self.inner.watchdog.disarm(id);
+            if !first_use {
+                return Err(err);
+            }
+            let detail = err.to_string();
+            results.extend(lines.iter().map(|_| {
+                Err(RrdtoolError::Worker { command: command.into(), detail: detail.clone(), stderr: String::new() })
+            }));
+            return Ok((results, false));
+        }
+        for i in 0..lines.len() {
+            match pipe::read_reply(&mut w.stdout) {
+                pipe::ReadOutcome::Ok(r) => results.push(Ok(r)),
+                pipe::ReadOutcome::Error(message) => {
+                    results.push(Err(RrdtoolError::Rrdtool { command: command.into(), message }))
+                }
+                pipe::ReadOutcome::Broken(detail, started) => {
+                    healthy = false;
+                    let err = if fired.load(Ordering::SeqCst) {
+                        RrdtoolError::Timeout { command: command.into(), timeout }
+                    } else {
+                        RrdtoolError::Worker { command: command.into(), detail, stderr: w.stderr_tail() }
+                    };
+                    // A reused worker that answers nothing at all had died while idle.
+                    if i == 0 && !started && !first_use && !fired.load(Ordering::SeqCst) {
+                        self.inner.watchdog.disarm(id);
+                        return Err(err);
+                    }
+                    let detail = err.to_string();
+                    results.push(Err(err));
+                    while results.len() < lines.len() {
+                        results.push(Err(RrdtoolError::Worker {
+                            command: command.into(),
+                            detail: format!("not run: {detail}"),
+                            stderr: String::new(),
+                        }));
+                    }
+                    break;
+                }
+            }
+        }
+        self.inner.watchdog.disarm(id);
+        if first_use && healthy {
+            self.check_png_shim(w);
+        }
+        Ok((results, healthy))
+    }
+
     fn run_line(&self, command: &str, line: &[u8]) -> Result<Reply, RrdtoolError> {
         let mut retried = false;
         loop {
@@ -561,5 +689,34 @@ mod tests {
     #[test]
     fn pool_is_send_and_sync() {
         assert_send_sync::<Pool>();
+    }
+
+    #[test]
+    fn pipelined_lines_answer_in_order() {
+        if testkit::require_rrdtool().is_none() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let pool = Pool::new(PoolConfig { workers: 1, ..PoolConfig::default() }).unwrap();
+        let a = dir.path().join("a.rrd").to_str().unwrap().to_owned();
+        let missing = dir.path().join("missing.rrd").to_str().unwrap().to_owned();
+        let line = |args: &[&str]| pipe::encode_line(args).unwrap().into_bytes();
+        let lines = [
+            line(&["create", &a, "-s", "1", "-b", "1000000000", "DS:v:GAUGE:2:U:U", "RRA:LAST:0:1:10"]),
+            line(&["update", &a, "1000000001:1"]),
+            line(&["update", &missing, "1000000001:1"]),
+            line(&["update", &a, "1000000002:2"]),
+            line(&["last", &a]),
+        ];
+        let results = pool.run_lines("update", &lines);
+        assert_eq!(results.len(), 5);
+        assert!(results[..2].iter().all(Result::is_ok), "{results:?}");
+        assert!(matches!(&results[2], Err(RrdtoolError::Rrdtool { message, .. }) if message.contains("missing.rrd")));
+        assert!(results[3].is_ok());
+        assert_eq!(results[4].as_ref().unwrap().lines, ["1000000002"]);
+        // The worker is still in step: the next command gets its own answer.
+        assert_eq!(pool.run(&["last", &a]).unwrap().lines, ["1000000002"]);
+        assert_eq!(pool.spawned(), 1);
+        assert!(pool.run_lines("update", &[]).is_empty());
     }
 }

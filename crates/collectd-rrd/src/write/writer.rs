@@ -15,13 +15,16 @@
 //!   whose whole second is not after the file's last update are dropped, as rrdtool would
 //!   refuse them ("illegal attempt to update … minimum one second step") — which keeps one
 //!   refused value from failing a whole batch; the rest go in `rrdtool update` commands of
-//!   at most `batch_size` values.
+//!   at most `batch_size` values. A flush thread takes up to 64 files at a time, and
+//!   their update commands go to one rrdtool worker together (pipelined, one pipe write
+//!   and no round trip per file).
 //! - **Shutdown** ([`Writer::shutdown`], also on drop): every pending value is written
 //!   before the threads end.
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::{OsStr, OsString};
 use std::io::Write as _;
+use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -323,45 +326,58 @@ fn flush_loop(shared: &Shared) {
             enqueue_waiting(&mut state);
             state.next_tick = now + shared.config.flush_interval;
         }
-        if let Some(path) = state.ready.pop_front() {
-            let Some(entry) = state.files.get_mut(&path) else { continue };
-            entry.queued = false;
-            if entry.in_flight || entry.pending.times.is_empty() {
+        if !state.ready.is_empty() {
+            // Up to a pipelined group of files at a time (see `flush_group`).
+            let mut group = Vec::new();
+            while group.len() < Pool::MAX_PIPELINED
+                && let Some(path) = state.ready.pop_front()
+            {
+                let Some(entry) = state.files.get_mut(&path) else { continue };
+                entry.queued = false;
+                if entry.in_flight || entry.pending.times.is_empty() {
+                    continue;
+                }
+                entry.in_flight = true;
+                let batch = std::mem::take(&mut entry.pending);
+                let set = entry.set.clone();
+                let disk_last = entry.disk_last;
+                state.pending_total -= batch.len();
+                state.in_flight += 1;
+                group.push(Flush { path, set, batch, disk_last });
+            }
+            if group.is_empty() {
                 continue;
             }
-            entry.in_flight = true;
-            let batch = std::mem::take(&mut entry.pending);
-            let set = entry.set.clone();
-            let disk_last = entry.disk_last;
-            state.pending_total -= batch.len();
-            state.in_flight += 1;
             drop(state);
 
-            let outcome = flush_file(shared, &path, &set, &batch, disk_last);
+            let outcomes = flush_group(shared, &group);
 
             state = shared.lock();
-            state.in_flight -= 1;
-            let stats = &mut state.stats;
-            stats.written += outcome.written;
-            stats.failed += outcome.failed;
-            stats.not_newer_on_disk += outcome.not_newer;
-            stats.files_created += u64::from(outcome.created);
-            stats.updates += outcome.updates;
-            let shutdown = state.shutdown;
-            let batch_size = shared.config.batch_size;
-            let entry = state.files.get_mut(&path).expect("files are never removed");
-            entry.in_flight = false;
-            entry.disk_last = outcome.disk_last;
-            // Reuse the buffers: a steady stream then allocates nothing per batch.
-            if entry.pending.times.is_empty()
-                && let Some(empty) = batch.recycle()
-            {
-                entry.pending = empty;
-            }
-            let requeue = !entry.pending.times.is_empty() && (shutdown || entry.pending.len() >= batch_size);
-            if requeue {
-                entry.queued = true;
-                state.ready.push_back(path);
+            for (flush, outcome) in group.into_iter().zip(outcomes) {
+                let Flush { path, batch, .. } = flush;
+                state.in_flight -= 1;
+                let stats = &mut state.stats;
+                stats.written += outcome.written;
+                stats.failed += outcome.failed;
+                stats.not_newer_on_disk += outcome.not_newer;
+                stats.files_created += u64::from(outcome.created);
+                stats.updates += outcome.updates;
+                let shutdown = state.shutdown;
+                let batch_size = shared.config.batch_size;
+                let entry = state.files.get_mut(&path).expect("files are never removed");
+                entry.in_flight = false;
+                entry.disk_last = outcome.disk_last;
+                // Reuse the buffers: a steady stream then allocates nothing per batch.
+                if entry.pending.times.is_empty()
+                    && let Some(empty) = batch.recycle()
+                {
+                    entry.pending = empty;
+                }
+                let requeue = !entry.pending.times.is_empty() && (shutdown || entry.pending.len() >= batch_size);
+                if requeue {
+                    entry.queued = true;
+                    state.ready.push_back(path);
+                }
             }
             shared.wake.notify_all();
             continue;
@@ -377,6 +393,98 @@ fn flush_loop(shared: &Shared) {
         let wait = state.next_tick.saturating_duration_since(Instant::now());
         state = shared.wake.wait_timeout(state, wait).unwrap_or_else(|e| e.into_inner()).0;
     }
+}
+
+/// One file's batch taken for flushing.
+struct Flush {
+    path: Arc<Path>,
+    set: Arc<DataSet>,
+    batch: Batch,
+    disk_last: Option<i64>,
+}
+
+/// A file's single `rrdtool update`, ready to be pipelined with other files'.
+struct Prepared {
+    line: Vec<u8>,
+    /// Values in the command.
+    count: u64,
+    /// Values dropped: not after the file's last update.
+    not_newer: u64,
+    /// The second of the last value in the command.
+    last: i64,
+}
+
+/// Flushes a group of files. The common case, a file whose last update is known with at
+/// most `batch_size` usable values, makes one `rrdtool update` line; those lines run
+/// together on one worker ([`Pool::run_lines`]), which spares a pipe round trip, two
+/// thread switches and a watchdog arming per file. Any other file (to be created, its
+/// last update to be read, a long backlog, a name pipe mode cannot carry) takes
+/// [`flush_file`]'s path, command by command.
+fn flush_group(shared: &Shared, group: &[Flush]) -> Vec<Outcome> {
+    let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(group.len());
+    let mut lines = Vec::new();
+    let mut prepared = Vec::new();
+    for flush in group {
+        match prepare_update(shared, flush) {
+            Some(mut p) => {
+                lines.push(std::mem::take(&mut p.line));
+                prepared.push((outcomes.len(), p));
+                outcomes.push(None);
+            }
+            None => outcomes.push(Some(flush_file(shared, &flush.path, &flush.set, &flush.batch, flush.disk_last))),
+        }
+    }
+    let results = shared.pool.run_lines("update", &lines);
+    for ((index, p), result) in prepared.into_iter().zip(results) {
+        let mut out = Outcome { not_newer: p.not_newer, updates: 1, ..Outcome::default() };
+        match result {
+            Ok(_) => {
+                out.written = p.count;
+                out.disk_last = Some(p.last);
+            }
+            Err(e) => {
+                let shown = display_path(&group[index].path);
+                crate::log_limit::warn(&format!("{shown}: rrdtool update of {} values failed: {e}", p.count));
+                out.failed = p.count;
+                // Read the file's last update again before the next batch.
+                out.disk_last = None;
+            }
+        }
+        outcomes[index] = Some(out);
+    }
+    outcomes.into_iter().map(|o| o.expect("every file has an outcome")).collect()
+}
+
+/// The one `rrdtool update` line of a file's batch, when the batch takes the pipelined
+/// path (see [`flush_group`]); `None` otherwise.
+fn prepare_update(shared: &Shared, flush: &Flush) -> Option<Prepared> {
+    let Flush { path, set, batch, disk_last } = flush;
+    let disk_last = (*disk_last)?;
+    // As collectd checks the file for every value: one deleted meanwhile is created anew.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
+    let sources = set.sources.len();
+    let mut last = disk_last;
+    let mut not_newer = 0;
+    let mut args: Vec<OsString> = Vec::with_capacity(2 + batch.len());
+    args.push("update".into());
+    args.push(path.as_os_str().into());
+    for (i, &time) in batch.times.iter().enumerate() {
+        let second = create::update_time(time) as i64;
+        if second <= last {
+            not_newer += 1;
+            continue;
+        }
+        last = second;
+        args.push(create::update_arg(time, set, &batch.values[i * sources..(i + 1) * sources]).into());
+    }
+    let count = (args.len() - 2) as u64;
+    if count == 0 || count > shared.config.batch_size as u64 {
+        return None;
+    }
+    let line = crate::rrdtool::pipe::encode_line_bytes(args.iter().map(|a| a.as_bytes())).ok()?;
+    Some(Prepared { line, count, not_newer, last })
 }
 
 #[derive(Default)]
