@@ -6,12 +6,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::encode::encode;
+use super::encode::{encode, writer_options};
 use super::local;
 use super::runtime::Runtime;
 use super::shard::{Chunk, Shard, add_to_slot};
 use super::state::{ConnectionState, SenderStats, Settings};
-use crate::protocol::{CdTime, Credentials, DEFAULT_MAX_PACKET_SIZE, MAX_NAME_LEN, Security, TimeResolution};
+use crate::protocol::{
+    CdTime, Credentials, DEFAULT_MAX_PACKET_SIZE, MAX_MESSAGE_LEN, MAX_NAME_LEN, Notification, Security, Severity,
+    TimeResolution, encode_notification,
+};
 
 /// collectd's default port.
 ///
@@ -250,6 +253,56 @@ impl Connection {
         self.runtime.flush_connection(&self.state);
     }
 
+    /// Sends a notification now, in its own datagram, under the connection's host name,
+    /// plugin (`any`) and plugin instance: collectd hands it to its notification plugins
+    /// (the logfile plugin writes `Notification: severity = WARNING, host = ..., message
+    /// = ...`). The same as `conn.notification(severity, message).send()`; see
+    /// [`notification`](Self::notification) for a type, a type instance or a time.
+    ///
+    /// It does not wait for the next interval, nor for the sender: it is queued ahead
+    /// of every snapshot and sent as soon as the sender can, with the connection's
+    /// security. Never fails and never blocks on I/O: a message that is empty is not
+    /// sent, one with NUL bytes or longer than 255 bytes is cleaned or cut (logged);
+    /// the outcome is counted in [`SenderStats::notifications_sent`] or
+    /// [`SenderStats::notifications_unsent`].
+    ///
+    /// ```
+    /// use collectd::protocol::{ReceiveSecurity, Severity, parse};
+    /// use collectd::{Connection, MemorySink, Runtime};
+    /// use std::time::Duration;
+    ///
+    /// let sink = MemorySink::new();
+    /// let runtime = Runtime::with_sink(sink.clone());
+    /// let conn = Connection::builder().hostname("web1").plugin_instance("api").runtime(&runtime).build();
+    /// conn.notify(Severity::Warning, "queue is long");
+    /// assert!(sink.wait_for(1, Duration::from_secs(10)));
+    /// let sent = sink.take();
+    /// let parsed = parse(&sent[0].datagram, &ReceiveSecurity::none());
+    /// let n = parsed.notifications().next().unwrap();
+    /// assert_eq!((n.severity, n.host.as_ref(), n.plugin.as_ref(), n.plugin_instance.as_ref()), (Severity::Warning, "web1", "any", "api"));
+    /// assert_eq!(n.message, "queue is long");
+    /// ```
+    pub fn notify(&self, severity: Severity, message: &str) {
+        self.notification(severity, message).send();
+    }
+
+    /// A notification to complete with a type, a type instance or a time, then
+    /// [`send`](NotificationBuilder::send); see [`notify`](Self::notify).
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, Severity};
+    ///
+    /// let conn = collectd::Connection::builder().hostname("notification-doc").collectd_port(26023).build();
+    /// conn.notification(Severity::Failure, "disk full")
+    ///     .type_("df")
+    ///     .type_instance("root")
+    ///     .time(CdTime::from_secs(1_700_000_000))
+    ///     .send();
+    /// ```
+    pub fn notification<'n>(&'n self, severity: Severity, message: &'n str) -> NotificationBuilder<'n> {
+        NotificationBuilder { connection: self, severity, message, type_: "", type_instance: "", time: None }
+    }
+
     /// Takes a snapshot now, resetting the sums as a periodic snapshot does, and returns
     /// the datagrams instead of sending them: for programs that carry datagrams
     /// themselves. Empty when nothing was ever recorded.
@@ -271,6 +324,141 @@ impl Connection {
             None => Vec::new(),
         }
     }
+}
+
+/// A notification about to be sent: [`Connection::notification`].
+#[derive(Clone, Copy, Debug)]
+#[must_use = "a notification is sent by `send`"]
+pub struct NotificationBuilder<'n> {
+    connection: &'n Connection,
+    severity: Severity,
+    message: &'n str,
+    type_: &'n str,
+    type_instance: &'n str,
+    time: Option<CdTime>,
+}
+
+impl<'n> NotificationBuilder<'n> {
+    /// The type of the identifier (default: none), sanitised as stat names are (see
+    /// [`sanitize`](crate::sanitize)).
+    ///
+    /// ```
+    /// use collectd::protocol::{ReceiveSecurity, Severity, parse};
+    /// use collectd::{Connection, MemorySink, Runtime};
+    ///
+    /// let sink = MemorySink::new();
+    /// let runtime = Runtime::with_sink(sink.clone());
+    /// let conn = Connection::builder().hostname("h").runtime(&runtime).build();
+    /// conn.notification(Severity::Okay, "back").type_("queue/length").type_instance("jobs").send();
+    /// conn.flush(); // sent after the notification
+    /// let sent = sink.take();
+    /// let parsed = parse(&sent[0].datagram, &ReceiveSecurity::none());
+    /// let n = parsed.notifications().next().unwrap();
+    /// assert_eq!((n.type_.as_ref(), n.type_instance.as_ref()), ("queue_length", "jobs"));
+    /// ```
+    pub fn type_(mut self, type_: &'n str) -> Self {
+        self.type_ = type_;
+        self
+    }
+
+    /// The type instance of the identifier (default: none), sanitised as stat names are.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().hostname("type-instance-doc").collectd_port(26024).build();
+    /// conn.notification(collectd::protocol::Severity::Okay, "ok").type_instance("eth0").send();
+    /// ```
+    pub fn type_instance(mut self, type_instance: &'n str) -> Self {
+        self.type_instance = type_instance;
+        self
+    }
+
+    /// When it happened (default: when [`send`](Self::send) is called).
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, Severity};
+    ///
+    /// let conn = collectd::Connection::builder().hostname("time-doc").collectd_port(26025).build();
+    /// conn.notification(Severity::Okay, "ok").time(CdTime::from_secs(1_700_000_000)).send();
+    /// ```
+    pub fn time(mut self, time: CdTime) -> Self {
+        self.time = Some(time);
+        self
+    }
+
+    /// Queues the notification for the sender, ahead of every snapshot; see
+    /// [`Connection::notify`]. Never fails, never blocks on I/O.
+    ///
+    /// ```
+    /// let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let conn = collectd::Connection::builder()
+    ///     .hostname("send-doc")
+    ///     .collectd_host("127.0.0.1")
+    ///     .collectd_port(server.local_addr().unwrap().port())
+    ///     .build();
+    /// conn.notification(collectd::protocol::Severity::Okay, "started").send();
+    /// conn.flush(); // returns once everything queued before it is sent
+    /// assert_eq!(conn.sender_stats().notifications_sent, 1);
+    /// ```
+    pub fn send(self) {
+        let connection = self.connection;
+        connection.runtime.check_fork();
+        let state = &connection.state;
+        let settings = &state.settings;
+        let unsent = || state.counters.notifications_unsent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let message = fit_message(self.message);
+        if message.is_empty() {
+            log::warn!(target: "collectd", "a notification of {} with an empty message is not sent", settings.hostname);
+            unsent();
+            return;
+        }
+        let type_ = checked_name("notification type", self.type_);
+        let type_instance = checked_name("notification type instance", self.type_instance);
+        let notification = Notification {
+            severity: self.severity,
+            time: self.time.unwrap_or_else(CdTime::now),
+            host: settings.hostname.as_str().into(),
+            plugin: crate::MODULE_PLUGIN.into(),
+            plugin_instance: settings.plugin_instance.as_str().into(),
+            type_: type_.into(),
+            type_instance: type_instance.into(),
+            message,
+        };
+        match encode_notification(&notification, &writer_options(settings)) {
+            Ok(datagram) => connection.runtime.send_notification(state, datagram),
+            Err(error) => {
+                log::error!(target: "collectd", "cannot encode a notification of {}: {error}", settings.hostname);
+                unsent();
+            }
+        }
+    }
+}
+
+/// A notification message collectd accepts: no NUL, at most 255 bytes (cut at a
+/// character boundary); logged when changed.
+fn fit_message(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.len() <= MAX_MESSAGE_LEN && !message.contains('\0') {
+        return message.into();
+    }
+    let mut fixed: String = message.chars().filter(|&c| c != '\0').collect();
+    if fixed.len() > MAX_MESSAGE_LEN {
+        let mut cut = MAX_MESSAGE_LEN;
+        while !fixed.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        fixed.truncate(cut);
+    }
+    log::warn!(target: "collectd", "a notification message of {} bytes with NUL bytes or over {MAX_MESSAGE_LEN} bytes is sent as {} bytes", message.len(), fixed.len());
+    fixed.into()
+}
+
+/// A name sanitised as stat names are, and cut to collectd's 127 bytes; logged when changed.
+fn checked_name(what: &str, name: &str) -> String {
+    let mut fixed = crate::sanitize(name);
+    fixed.truncate(MAX_NAME_LEN);
+    if fixed != name {
+        log::warn!(target: "collectd", "{what} {name:?} is sent as {fixed:?}");
+    }
+    fixed
 }
 
 /// Settings for a [`Connection`]; [`build`](Self::build) returns the existing

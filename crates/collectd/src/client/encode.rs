@@ -11,7 +11,7 @@ use super::state::Settings;
 use crate::protocol::{CdTime, EncodeError, PacketWriter, Value, ValueList, WriterOptions};
 
 /// The packet writer's options for a connection's settings.
-fn writer_options(settings: &Settings) -> WriterOptions {
+pub(crate) fn writer_options(settings: &Settings) -> WriterOptions {
     WriterOptions::default()
         .max_packet_size(settings.max_packet_size)
         .time_resolution(settings.time_resolution)

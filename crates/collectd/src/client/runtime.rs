@@ -86,6 +86,17 @@ const TRANSIENT_LINGER: Duration = Duration::from_secs(1);
 /// of the parent, which did not survive the fork, holds them.
 const INHERITED_LOCK_WAIT: Duration = Duration::from_millis(200);
 
+/// The most notifications waiting for the sender; beyond, new ones are refused
+/// (counted unsent, logged), so a program that notifies in a loop while the sender is
+/// stuck keeps its memory.
+pub(crate) const MAX_QUEUED_NOTIFICATIONS: usize = 1024;
+
+/// A notification's datagram, waiting for the sender.
+struct QueuedNotification {
+    connection: Arc<ConnectionState>,
+    datagram: Vec<u8>,
+}
+
 /// What the sender is asked to do.
 enum Item {
     /// A connection's periodic snapshot is due.
@@ -124,6 +135,8 @@ enum SenderRole {
 /// The engine's state, behind one lock and one condition variable.
 struct State {
     items: VecDeque<Item>,
+    /// Notifications, sent before any item and between the batches of a snapshot.
+    notifications: VecDeque<QueuedNotification>,
     /// Connections with a periodic request queued.
     periodic_queued: HashSet<u64>,
     /// The id of the last flush queued, and the last flush done (or given up): flushes
@@ -158,6 +171,7 @@ impl Engine {
             pid,
             state: Mutex::new(State {
                 items: VecDeque::new(),
+                notifications: VecDeque::new(),
                 periodic_queued: HashSet::new(),
                 flush_queued: 0,
                 flush_done: 0,
@@ -190,10 +204,20 @@ impl Engine {
         state.sender = SenderRole::None;
         state.started = false;
         state.items.clear();
+        state.drop_notifications();
         state.periodic_queued.clear();
         state.flush_done = state.flush_queued;
         drop(state);
         self.changed.notify_all();
+    }
+}
+
+impl State {
+    /// Drops the queued notifications, counting them unsent.
+    fn drop_notifications(&mut self) {
+        for queued in self.notifications.drain(..) {
+            queued.connection.counters.notifications_unsent.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -683,6 +707,7 @@ impl Runtime {
                 state.sender_epoch += 1;
                 state.sender = SenderRole::None;
                 state.items.clear();
+                state.drop_notifications();
                 state.periodic_queued.clear();
                 state.flush_done = state.flush_queued;
                 break;
@@ -770,11 +795,14 @@ impl Runtime {
                     if state.sender_epoch != epoch {
                         return;
                     }
+                    if !state.notifications.is_empty() {
+                        break None;
+                    }
                     if let Some(item) = state.items.pop_front() {
                         if let Item::Periodic(connection) = &item {
                             state.periodic_queued.remove(&connection.id);
                         }
-                        break item;
+                        break Some(item);
                     }
                     if state.sender == SenderRole::Transient {
                         let idle = *idle_since.get_or_insert_with(Instant::now);
@@ -791,6 +819,11 @@ impl Runtime {
                     idle_since = None;
                     state = engine.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
                 }
+            };
+            let Some(item) = item else {
+                let mut sink = lock(&engine.sink);
+                self.send_notifications(engine, epoch, sink.as_deref_mut(), &mut pacer);
+                continue;
             };
             let (connections, flush) = match item {
                 Item::Periodic(connection) => (Connections::One(connection), None),
@@ -864,6 +897,8 @@ impl Runtime {
         destination.ttl = settings.ttl;
         let mut start = 0;
         while start < total {
+            // A notification does not wait for a large snapshot.
+            self.send_notifications(engine, epoch, Some(&mut *sink), pacer);
             let Some(batch) = self.paced(engine, epoch, pacer, total - start) else {
                 counters.snapshots_dropped.fetch_add(1, Ordering::Relaxed);
                 counters.value_lists_unsent.fetch_add(value_lists(start..total), Ordering::Relaxed);
@@ -877,14 +912,104 @@ impl Runtime {
     }
 }
 
-/// Adds a delivery to the connection's sender statistics: its value lists count as sent
-/// when every datagram was handed on and no refusal was reported.
-fn count(connection: &ConnectionState, delivery: &Delivery, value_lists: u64) {
+impl Runtime {
+    /// Queues a notification's datagram for the sender, ahead of every snapshot, and
+    /// starts a sender if none runs. Never blocks on the sender.
+    pub(crate) fn send_notification(&self, connection: &Arc<ConnectionState>, datagram: Vec<u8>) {
+        let engine = self.engine();
+        let mut state = engine.state();
+        if state.notifications.len() >= MAX_QUEUED_NOTIFICATIONS {
+            drop(state);
+            connection.counters.notifications_unsent.fetch_add(1, Ordering::Relaxed);
+            log_rarely(&NOTIFICATIONS_REFUSED_LOGGED, || {
+                log::warn!(target: "collectd", "{MAX_QUEUED_NOTIFICATIONS} notifications are already waiting for the sender: new ones are dropped (counted in notifications_unsent)");
+            });
+            return;
+        }
+        state.notifications.push_back(QueuedNotification { connection: connection.clone(), datagram });
+        if state.sender == SenderRole::None
+            && let Err(error) = self.spawn_sender(&engine, &mut state, SenderRole::Transient)
+        {
+            log::error!(target: "collectd", "cannot send a notification: {error}");
+            state.drop_notifications();
+            return;
+        }
+        drop(state);
+        engine.changed.notify_all();
+    }
+
+    /// Sends every queued notification (paced with the snapshots), each in its own datagram.
+    fn send_notifications(
+        &self,
+        engine: &Engine,
+        epoch: u64,
+        mut sink: Option<&mut (dyn Sink + 'static)>,
+        pacer: &mut Pacer,
+    ) {
+        loop {
+            let queued = {
+                let mut state = engine.state();
+                if state.sender_epoch != epoch {
+                    return;
+                }
+                match state.notifications.pop_front() {
+                    Some(queued) => queued,
+                    None => return,
+                }
+            };
+            let counters = &queued.connection.counters;
+            let datagrams = std::slice::from_ref(&queued.datagram);
+            let Some(sink) = sink.as_deref_mut() else {
+                counters.send_errors.fetch_add(1, Ordering::Relaxed);
+                counters.notifications_unsent.fetch_add(1, Ordering::Relaxed);
+                continue;
+            };
+            if self.paced(engine, epoch, pacer, 1).is_none() {
+                counters.notifications_unsent.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            let settings = &queued.connection.settings;
+            let mut destination = Destination::new(&settings.collectd_host, settings.collectd_port);
+            destination.ttl = settings.ttl;
+            let delivery = sink.send(&destination, datagrams);
+            count_packets(&queued.connection, &delivery);
+            if delivery.complete && delivery.refused == 0 {
+                counters.notifications_sent.fetch_add(1, Ordering::Relaxed);
+            } else {
+                counters.notifications_unsent.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+static NOTIFICATIONS_REFUSED_LOGGED: AtomicU64 = AtomicU64::new(0);
+
+/// Runs `log` at most once a minute for the given clock (seconds since the Unix epoch
+/// of the last time it ran).
+pub(crate) fn log_rarely(last: &AtomicU64, log: impl FnOnce()) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let before = last.load(Ordering::Relaxed);
+    if (before == 0 || now >= before + 60)
+        && last.compare_exchange(before, now.max(1), Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    {
+        log();
+    }
+}
+
+/// Adds a delivery's datagrams to the connection's sender statistics.
+fn count_packets(connection: &ConnectionState, delivery: &Delivery) {
     let counters = &connection.counters;
     counters.packets_sent.fetch_add(delivery.packets_sent, Ordering::Relaxed);
     counters.bytes_sent.fetch_add(delivery.bytes_sent, Ordering::Relaxed);
     counters.send_errors.fetch_add(delivery.send_errors, Ordering::Relaxed);
     counters.packets_refused.fetch_add(delivery.refused, Ordering::Relaxed);
+}
+
+/// Adds a delivery to the connection's sender statistics: its value lists count as sent
+/// when every datagram was handed on and no refusal was reported.
+fn count(connection: &ConnectionState, delivery: &Delivery, value_lists: u64) {
+    let counters = &connection.counters;
+    count_packets(connection, delivery);
     if delivery.complete && delivery.refused == 0 {
         counters.value_lists_sent.fetch_add(value_lists, Ordering::Relaxed);
     } else {

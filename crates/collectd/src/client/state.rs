@@ -35,6 +35,8 @@ pub(crate) struct SendCounters {
     pub(crate) value_lists_unsent: AtomicU64,
     pub(crate) packets_refused: AtomicU64,
     pub(crate) snapshots_deferred: AtomicU64,
+    pub(crate) notifications_sent: AtomicU64,
+    pub(crate) notifications_unsent: AtomicU64,
 }
 
 impl SendCounters {
@@ -49,6 +51,8 @@ impl SendCounters {
             value_lists_unsent: self.value_lists_unsent.load(Ordering::Relaxed),
             packets_refused: self.packets_refused.load(Ordering::Relaxed),
             snapshots_deferred: self.snapshots_deferred.load(Ordering::Relaxed),
+            notifications_sent: self.notifications_sent.load(Ordering::Relaxed),
+            notifications_unsent: self.notifications_unsent.load(Ordering::Relaxed),
         }
     }
 
@@ -63,6 +67,8 @@ impl SendCounters {
             &self.value_lists_unsent,
             &self.packets_refused,
             &self.snapshots_deferred,
+            &self.notifications_sent,
+            &self.notifications_unsent,
         ] {
             counter.store(0, Ordering::Relaxed);
         }
@@ -114,6 +120,14 @@ pub struct SenderStats {
     /// snapshot, or waiting for a name): not taken then, their sums went with the next
     /// snapshot, so nothing was lost but one value covers more than one interval.
     pub snapshots_deferred: u64,
+    /// Notifications ([`Connection::notify`](crate::Connection::notify)) handed to the
+    /// operating system with no refusal reported. Their datagrams are counted in
+    /// `packets_sent` and `bytes_sent` (and, when lost, in `send_errors`) too.
+    pub notifications_sent: u64,
+    /// Notifications not sent, or known not to have arrived: refused before sending
+    /// (an empty message, a full queue), not encodable, send failed or refused, or
+    /// still queued when a shutdown ran out of time.
+    pub notifications_unsent: u64,
 }
 
 /// One connection: what it is (settings), what it holds (registry), what was sent (counters).
