@@ -132,11 +132,7 @@ fn notification_reaches_collectd(security: Security) {
     ];
     for (severity, message) in cases {
         let message = format!("{message} ({})", security.as_config_str());
-        conn.notification(severity, &message)
-            .type_("queue")
-            .type_instance("jobs")
-            .time(CdTime::from_secs(T0))
-            .send();
+        conn.notification(severity, &message).type_("queue").type_instance("jobs").time(CdTime::from_secs(T0)).send();
         let line = cd.wait_for_log(&message, WAIT).expect("collectd logs the notification");
         conn.flush(); // the sender has counted it
         assert_eq!(

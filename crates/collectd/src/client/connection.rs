@@ -61,6 +61,7 @@ impl std::fmt::Debug for Connection {
             .field("hostname", &s.hostname)
             .field("collectd_host", &s.collectd_host)
             .field("collectd_port", &s.collectd_port)
+            .field("more_servers", &s.more_servers)
             .field("plugin_instance", &s.plugin_instance)
             .field("interval", &s.interval)
             .finish_non_exhaustive()
@@ -234,6 +235,34 @@ impl Connection {
         self.state.counters.read()
     }
 
+    /// What the sender did for each server of this connection (the first one, then those
+    /// given to [`ConnectionBuilder::add_server`]), each counted on its own;
+    /// [`sender_stats`](Self::sender_stats) is their sum.
+    ///
+    /// ```
+    /// let up = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let conn = collectd::Connection::builder()
+    ///     .hostname("server-stats-doc")
+    ///     .collectd_host("127.0.0.1")
+    ///     .collectd_port(up.local_addr().unwrap().port())
+    ///     .add_server("127.0.0.1", 9) // the discard port: nothing listens
+    ///     .build();
+    /// conn.counter("jobs").record(&[], &[("done", 1.0)]);
+    /// conn.flush();
+    /// let servers = conn.server_stats();
+    /// assert_eq!((servers[0].port, servers[0].stats.value_lists_sent), (up.local_addr().unwrap().port(), 1));
+    /// assert_eq!((servers[1].port, servers[1].stats.value_lists_unsent), (9, 1));
+    /// assert_eq!(conn.sender_stats().packets_sent, 2);
+    /// ```
+    pub fn server_stats(&self) -> Vec<ServerStats> {
+        self.runtime.check_fork();
+        self.state
+            .destinations
+            .iter()
+            .map(|d| ServerStats { host: d.host.clone(), port: d.port, stats: d.counters.read() })
+            .collect()
+    }
+
     /// Takes a snapshot of this connection now and sends it, after anything already
     /// queued; returns once it is sent (failures are logged and counted), or after the
     /// runtime's [flush timeout](Runtime::flush_timeout), as [`Runtime::flush`] does.
@@ -404,7 +433,11 @@ impl<'n> NotificationBuilder<'n> {
         connection.runtime.check_fork();
         let state = &connection.state;
         let settings = &state.settings;
-        let unsent = || state.counters.notifications_unsent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let unsent = || {
+            state.count_all(|c| {
+                c.notifications_unsent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            });
+        };
         let message = fit_message(self.message);
         if message.is_empty() {
             log::warn!(target: "collectd", "a notification of {} with an empty message is not sent", settings.hostname);
@@ -496,6 +529,7 @@ impl Default for ConnectionBuilder {
                 time_resolution: TimeResolution::HighResolution,
                 security: Security::None,
                 ttl: None,
+                more_servers: Vec::new(),
             },
             runtime: None,
         }
@@ -667,6 +701,36 @@ impl ConnectionBuilder {
         self
     }
 
+    /// One more collectd server to send every datagram to, besides
+    /// [`collectd_host`](Self::collectd_host):[`collectd_port`](Self::collectd_port), as
+    /// collectd's network plugin does with several `<Server>` blocks. Each server has its
+    /// own socket, name lookup, error log and statistics
+    /// ([`Connection::server_stats`]); one that is down or refuses costs the others
+    /// nothing (a name that does not resolve costs, once, the first send's wait for its
+    /// lookup: see [`UdpSink::resolve_timeout`](crate::UdpSink::resolve_timeout)).
+    /// Called again, adds another; a server given twice is sent to once.
+    ///
+    /// ```
+    /// use collectd::{Connection, MemorySink, Runtime};
+    ///
+    /// let sink = MemorySink::new();
+    /// let runtime = Runtime::with_sink(sink.clone());
+    /// let conn = Connection::builder()
+    ///     .hostname("add-server-doc")
+    ///     .collectd_host("a.example")
+    ///     .add_server("b.example", 25827)
+    ///     .runtime(&runtime)
+    ///     .build();
+    /// conn.counter("jobs").record(&[], &[("done", 1.0)]);
+    /// conn.flush();
+    /// let sent: Vec<(String, u16)> = sink.take().into_iter().map(|d| (d.host, d.port)).collect();
+    /// assert_eq!(sent, [("a.example".to_string(), 25826), ("b.example".to_string(), 25827)]);
+    /// ```
+    pub fn add_server(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.settings.more_servers.push((host.into(), port));
+        self
+    }
+
     /// The time-to-live of the datagrams, 1–255: for a multicast destination, how many
     /// routers they may cross (the OS default is 1). Applies to IPv4 destinations; IPv6
     /// ones keep the system's hop limit.
@@ -728,6 +792,18 @@ impl ConnectionBuilder {
         }
         Connection { state: runtime.connection(settings), runtime }
     }
+}
+
+/// What the sender did for one server of a connection: [`Connection::server_stats`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerStats {
+    /// The server's host name or address.
+    pub host: String,
+    /// The server's port.
+    pub port: u16,
+    /// What was sent to it.
+    pub stats: SenderStats,
 }
 
 /// A counter that owns a handle on its connection: [`Connection::owned_counter`].

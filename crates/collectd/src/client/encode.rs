@@ -106,6 +106,7 @@ mod tests {
             time_resolution: TimeResolution::HighResolution,
             security: Security::None,
             ttl: None,
+            more_servers: Vec::new(),
         }
     }
 

@@ -27,7 +27,8 @@ mod state;
 mod udp;
 
 pub use connection::{
-    Connection, ConnectionBuilder, Counter, DEFAULT_INTERVAL, DEFAULT_PORT, NotificationBuilder, OwnedCounter, Stat,
+    Connection, ConnectionBuilder, Counter, DEFAULT_INTERVAL, DEFAULT_PORT, NotificationBuilder, OwnedCounter,
+    ServerStats, Stat,
 };
 pub use memory::{MemorySink, SentDatagram};
 pub use names::sanitize;

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use super::encode::encode;
 use super::registry::{lock, try_lock_for};
 use super::sink::{Delivery, Destination, Sink};
-use super::state::{ConnectionState, Settings};
+use super::state::{ConnectionState, SendCounters, Settings};
 use super::udp::UdpSink;
 use crate::Error;
 use crate::protocol::CdTime;
@@ -216,7 +216,7 @@ impl State {
     /// Drops the queued notifications, counting them unsent.
     fn drop_notifications(&mut self) {
         for queued in self.notifications.drain(..) {
-            queued.connection.counters.notifications_unsent.fetch_add(1, Ordering::Relaxed);
+            queued.connection.count_all(|c| add(&c.notifications_unsent, 1));
         }
     }
 }
@@ -504,7 +504,7 @@ impl Runtime {
             if !connection.registry.forget_sums(wait) {
                 log::error!(target: "collectd", "the sums of {} were locked at the fork by a thread that did not survive it: they cannot be reset, and this connection may send nothing in this process", connection.settings.hostname);
             }
-            connection.counters.reset();
+            connection.reset_counters();
         }
         let old = std::mem::replace(current, Arc::new(Engine::new(pid, sink, connections)));
         if forked {
@@ -772,7 +772,7 @@ impl Runtime {
                     if state.periodic_queued.insert(connection.id) {
                         state.items.push_back(Item::Periodic(connection.clone()));
                     } else {
-                        connection.counters.snapshots_deferred.fetch_add(1, Ordering::Relaxed);
+                        connection.count_all(|c| add(&c.snapshots_deferred, 1));
                     }
                 }
                 engine.changed.notify_all();
@@ -875,41 +875,52 @@ impl Runtime {
     ) {
         let Some(snapshot) = connection.registry.snapshot(CdTime::now()) else { return };
         let settings = &connection.settings;
-        let counters = &connection.counters;
         let encoded = match encode(settings, &snapshot) {
             Ok(encoded) => encoded,
             Err(error) => {
                 log::error!(target: "collectd", "cannot encode statistics of {}: {error}", settings.hostname);
-                counters.value_lists_unsent.fetch_add(snapshot.len() as u64, Ordering::Relaxed);
+                connection.count_all(|c| add(&c.value_lists_unsent, snapshot.len() as u64));
                 return;
             }
         };
-        counters.value_lists_unsent.fetch_add(encoded.lost, Ordering::Relaxed);
+        connection.count_all(|c| add(&c.value_lists_unsent, encoded.lost));
         let value_lists =
             |range: std::ops::Range<usize>| -> u64 { encoded.value_lists[range].iter().map(|&n| u64::from(n)).sum() };
         let total = encoded.datagrams.len();
         let Some(sink) = sink else {
-            counters.send_errors.fetch_add(total as u64, Ordering::Relaxed);
-            counters.value_lists_unsent.fetch_add(value_lists(0..total), Ordering::Relaxed);
+            connection.count_all(|c| {
+                add(&c.send_errors, total as u64);
+                add(&c.value_lists_unsent, value_lists(0..total));
+            });
             return;
         };
-        let mut destination = Destination::new(&settings.collectd_host, settings.collectd_port);
-        destination.ttl = settings.ttl;
         let mut start = 0;
         while start < total {
             // A notification does not wait for a large snapshot.
             self.send_notifications(engine, epoch, Some(&mut *sink), pacer);
             let Some(batch) = self.paced(engine, epoch, pacer, total - start) else {
-                counters.snapshots_dropped.fetch_add(1, Ordering::Relaxed);
-                counters.value_lists_unsent.fetch_add(value_lists(start..total), Ordering::Relaxed);
+                connection.count_all(|c| {
+                    add(&c.snapshots_dropped, 1);
+                    add(&c.value_lists_unsent, value_lists(start..total));
+                });
                 return;
             };
             let end = start + batch;
-            let delivery = sink.send(&destination, &encoded.datagrams[start..end]);
-            count(connection, &delivery, value_lists(start..end));
+            // Each server in turn, each with its own socket, lookup and counters: one
+            // that is down costs the others nothing.
+            for (index, server) in connection.destinations.iter().enumerate() {
+                let mut destination = Destination::new(&server.host, server.port);
+                destination.ttl = settings.ttl;
+                let delivery = sink.send(&destination, &encoded.datagrams[start..end]);
+                count(connection, index, &delivery, value_lists(start..end));
+            }
             start = end;
         }
     }
+}
+
+fn add(counter: &AtomicU64, n: u64) {
+    counter.fetch_add(n, Ordering::Relaxed);
 }
 
 impl Runtime {
@@ -920,7 +931,7 @@ impl Runtime {
         let mut state = engine.state();
         if state.notifications.len() >= MAX_QUEUED_NOTIFICATIONS {
             drop(state);
-            connection.counters.notifications_unsent.fetch_add(1, Ordering::Relaxed);
+            connection.count_all(|c| add(&c.notifications_unsent, 1));
             log_rarely(&NOTIFICATIONS_REFUSED_LOGGED, || {
                 log::warn!(target: "collectd", "{MAX_QUEUED_NOTIFICATIONS} notifications are already waiting for the sender: new ones are dropped (counted in notifications_unsent)");
             });
@@ -957,26 +968,28 @@ impl Runtime {
                     None => return,
                 }
             };
-            let counters = &queued.connection.counters;
+            let connection = &queued.connection;
             let datagrams = std::slice::from_ref(&queued.datagram);
             let Some(sink) = sink.as_deref_mut() else {
-                counters.send_errors.fetch_add(1, Ordering::Relaxed);
-                counters.notifications_unsent.fetch_add(1, Ordering::Relaxed);
+                connection.count_all(|c| {
+                    add(&c.send_errors, 1);
+                    add(&c.notifications_unsent, 1);
+                });
                 continue;
             };
             if self.paced(engine, epoch, pacer, 1).is_none() {
-                counters.notifications_unsent.fetch_add(1, Ordering::Relaxed);
+                connection.count_all(|c| add(&c.notifications_unsent, 1));
                 return;
             }
-            let settings = &queued.connection.settings;
-            let mut destination = Destination::new(&settings.collectd_host, settings.collectd_port);
-            destination.ttl = settings.ttl;
-            let delivery = sink.send(&destination, datagrams);
-            count_packets(&queued.connection, &delivery);
-            if delivery.complete && delivery.refused == 0 {
-                counters.notifications_sent.fetch_add(1, Ordering::Relaxed);
-            } else {
-                counters.notifications_unsent.fetch_add(1, Ordering::Relaxed);
+            for (index, server) in connection.destinations.iter().enumerate() {
+                let mut destination = Destination::new(&server.host, server.port);
+                destination.ttl = connection.settings.ttl;
+                let delivery = sink.send(&destination, datagrams);
+                let arrived = delivery.complete && delivery.refused == 0;
+                connection.count_one(index, |c| {
+                    count_packets(c, &delivery);
+                    add(if arrived { &c.notifications_sent } else { &c.notifications_unsent }, 1);
+                });
             }
         }
     }
@@ -996,25 +1009,23 @@ pub(crate) fn log_rarely(last: &AtomicU64, log: impl FnOnce()) {
     }
 }
 
-/// Adds a delivery's datagrams to the connection's sender statistics.
-fn count_packets(connection: &ConnectionState, delivery: &Delivery) {
-    let counters = &connection.counters;
-    counters.packets_sent.fetch_add(delivery.packets_sent, Ordering::Relaxed);
-    counters.bytes_sent.fetch_add(delivery.bytes_sent, Ordering::Relaxed);
-    counters.send_errors.fetch_add(delivery.send_errors, Ordering::Relaxed);
-    counters.packets_refused.fetch_add(delivery.refused, Ordering::Relaxed);
+/// Adds a delivery's datagrams to sender statistics.
+fn count_packets(counters: &SendCounters, delivery: &Delivery) {
+    add(&counters.packets_sent, delivery.packets_sent);
+    add(&counters.bytes_sent, delivery.bytes_sent);
+    add(&counters.send_errors, delivery.send_errors);
+    add(&counters.packets_refused, delivery.refused);
 }
 
-/// Adds a delivery to the connection's sender statistics: its value lists count as sent
-/// when every datagram was handed on and no refusal was reported.
-fn count(connection: &ConnectionState, delivery: &Delivery, value_lists: u64) {
-    let counters = &connection.counters;
-    count_packets(connection, delivery);
-    if delivery.complete && delivery.refused == 0 {
-        counters.value_lists_sent.fetch_add(value_lists, Ordering::Relaxed);
-    } else {
-        counters.value_lists_unsent.fetch_add(value_lists, Ordering::Relaxed);
-    }
+/// Adds a delivery to the sender statistics of the destination at `index` (and the
+/// connection's total): its value lists count as sent when every datagram was handed on
+/// and no refusal was reported.
+fn count(connection: &ConnectionState, index: usize, delivery: &Delivery, value_lists: u64) {
+    let arrived = delivery.complete && delivery.refused == 0;
+    connection.count_one(index, |c| {
+        count_packets(c, delivery);
+        add(if arrived { &c.value_lists_sent } else { &c.value_lists_unsent }, value_lists);
+    });
 }
 
 /// A token bucket: at most `rate` datagrams a second, in batches of at most [`BURST`].
@@ -1099,6 +1110,7 @@ mod tests {
             time_resolution: TimeResolution::HighResolution,
             security: Security::None,
             ttl: None,
+            more_servers: Vec::new(),
         }))
     }
 

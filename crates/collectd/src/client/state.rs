@@ -22,6 +22,21 @@ pub(crate) struct Settings {
     pub(crate) time_resolution: TimeResolution,
     pub(crate) security: Security,
     pub(crate) ttl: Option<u32>,
+    /// More servers every datagram goes to, besides `collectd_host:collectd_port`.
+    pub(crate) more_servers: Vec<(String, u16)>,
+}
+
+impl Settings {
+    /// Every server, the first one first, each once.
+    pub(crate) fn servers(&self) -> Vec<(String, u16)> {
+        let mut servers = vec![(self.collectd_host.clone(), self.collectd_port)];
+        for server in &self.more_servers {
+            if !servers.contains(server) {
+                servers.push(server.clone());
+            }
+        }
+        servers
+    }
 }
 
 /// Counters of what the sender did for a connection, readable as [`SenderStats`].
@@ -89,6 +104,11 @@ impl SendCounters {
 /// or drops datagrams silently, a firewall, and a receiver whose buffer overflows
 /// report nothing at all: those losses show only on the server.
 ///
+/// A connection with several servers ([`add_server`](crate::ConnectionBuilder::add_server))
+/// counts each server's sends on their own ([`server_stats`](crate::Connection::server_stats));
+/// its `sender_stats` add them up: a datagram sent to two servers counts twice, and a
+/// value list lost on the way to one of them counts once sent and once unsent.
+///
 /// ```
 /// let conn = collectd::Connection::builder().hostname("stats-doc").collectd_port(26001).build();
 /// let stats: collectd::SenderStats = conn.sender_stats();
@@ -130,6 +150,13 @@ pub struct SenderStats {
     pub notifications_unsent: u64,
 }
 
+/// One server of a connection, with what was sent to it.
+pub(crate) struct DestinationState {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) counters: SendCounters,
+}
+
 /// One connection: what it is (settings), what it holds (registry), what was sent (counters).
 pub(crate) struct ConnectionState {
     /// Unique in the process, whatever runtime the connection belongs to: the key of
@@ -137,18 +164,53 @@ pub(crate) struct ConnectionState {
     pub(crate) id: u64,
     pub(crate) settings: Settings,
     pub(crate) registry: Registry,
+    /// Every destination's counters added up.
     pub(crate) counters: SendCounters,
+    /// Each server's own counters, in the order of [`Settings::servers`].
+    pub(crate) destinations: Vec<DestinationState>,
 }
 
 impl ConnectionState {
     /// A new connection with a fresh id and no statistics.
     pub(crate) fn new(settings: Settings) -> Self {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let destinations = settings
+            .servers()
+            .into_iter()
+            .map(|(host, port)| DestinationState { host, port, counters: SendCounters::default() })
+            .collect();
         ConnectionState {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             settings,
             registry: Registry::new(),
             counters: SendCounters::default(),
+            destinations,
+        }
+    }
+
+    /// Counts something that happened for every destination (a value list that could
+    /// not be encoded is unsent to each), in each one's counters and the total.
+    pub(crate) fn count_all(&self, add: impl Fn(&SendCounters)) {
+        for destination in &self.destinations {
+            add(&destination.counters);
+            add(&self.counters);
+        }
+    }
+
+    /// Counts something that happened for the destination at `index`, in its counters
+    /// and the total.
+    pub(crate) fn count_one(&self, index: usize, add: impl Fn(&SendCounters)) {
+        if let Some(destination) = self.destinations.get(index) {
+            add(&destination.counters);
+        }
+        add(&self.counters);
+    }
+
+    /// Every counter back to zero.
+    pub(crate) fn reset_counters(&self) {
+        self.counters.reset();
+        for destination in &self.destinations {
+            destination.counters.reset();
         }
     }
 }
