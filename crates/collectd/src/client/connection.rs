@@ -232,7 +232,12 @@ impl Connection {
     /// ```
     pub fn sender_stats(&self) -> SenderStats {
         self.runtime.check_fork();
-        self.state.counters.read()
+        let registry = &self.state.registry;
+        SenderStats {
+            names_refused: registry.names_refused.load(std::sync::atomic::Ordering::Relaxed),
+            names_expired: registry.names_expired.load(std::sync::atomic::Ordering::Relaxed),
+            ..self.state.counters.read()
+        }
     }
 
     /// What the sender did for each server of this connection (the first one, then those
@@ -530,6 +535,8 @@ impl Default for ConnectionBuilder {
                 security: Security::None,
                 ttl: None,
                 more_servers: Vec::new(),
+                expire_after: None,
+                max_names: None,
             },
             runtime: None,
         }
@@ -728,6 +735,60 @@ impl ConnectionBuilder {
     /// ```
     pub fn add_server(mut self, host: impl Into<String>, port: u16) -> Self {
         self.settings.more_servers.push((host.into(), port));
+        self
+    }
+
+    /// Forgets a name once it has not been recorded for `intervals` intervals (at least
+    /// 1): it is no longer sent, its memory is freed (its slot is reused by a new name),
+    /// and it comes back, from zero, when recorded again. Without it (the default, as
+    /// the original module) every name ever recorded is sent each interval, as 0 when
+    /// idle, and held for the life of the connection.
+    ///
+    /// For programs whose names come and go (a name per customer, per URL, per job),
+    /// where memory would otherwise grow with every name ever seen. Names recorded
+    /// through a [`Stat`] handle (or a `metrics` handle) never expire: the handle adds to
+    /// the slot directly. Category names are kept. When names expire, each recording
+    /// thread looks its names up again once (under the connection's lock).
+    ///
+    /// ```
+    /// use collectd::{Connection, MemorySink, Runtime};
+    /// use collectd::protocol::{ReceiveSecurity, parse};
+    ///
+    /// let sink = MemorySink::new();
+    /// let runtime = Runtime::with_sink(sink.clone());
+    /// let conn = Connection::builder().hostname("expire-doc").expire_after(2).runtime(&runtime).build();
+    /// conn.counter("jobs").record(&[], &[("done", 1.0), ("once", 1.0)]);
+    /// let sent_names = || -> usize {
+    ///     conn.flush();
+    ///     sink.take().iter().map(|d| parse(&d.datagram, &ReceiveSecurity::none()).value_lists().count()).sum()
+    /// };
+    /// assert_eq!(sent_names(), 2);
+    /// conn.counter("jobs").record(&[], &[("done", 1.0)]);
+    /// assert_eq!(sent_names(), 2, "`once` is idle for one interval: sent as 0");
+    /// conn.counter("jobs").record(&[], &[("done", 1.0)]);
+    /// assert_eq!(sent_names(), 1, "idle for two: forgotten");
+    /// assert_eq!(conn.sender_stats().names_expired, 1);
+    /// ```
+    pub fn expire_after(mut self, intervals: u32) -> Self {
+        self.settings.expire_after = Some(intervals.max(1));
+        self
+    }
+
+    /// The most distinct names (`category[-specific]-stat`) the connection holds; a new
+    /// name beyond is refused: not recorded, counted in
+    /// [`SenderStats::names_refused`], and logged at most once a minute. Names already
+    /// held keep recording. With [`expire_after`](Self::expire_after), expired names make
+    /// room again. No limit by default.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().hostname("max-names-doc").max_names(2).collectd_port(26026).build();
+    /// let counter = conn.counter("c");
+    /// counter.record(&[], &[("a", 1.0), ("b", 1.0), ("c", 1.0)]);
+    /// assert_eq!(conn.take_datagrams().len(), 1);
+    /// assert_eq!(conn.sender_stats().names_refused, 1);
+    /// ```
+    pub fn max_names(mut self, names: usize) -> Self {
+        self.settings.max_names = Some(names);
         self
     }
 

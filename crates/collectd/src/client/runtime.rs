@@ -1111,6 +1111,8 @@ mod tests {
             security: Security::None,
             ttl: None,
             more_servers: Vec::new(),
+            expire_after: None,
+            max_names: None,
         }))
     }
 

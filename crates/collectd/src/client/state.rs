@@ -24,6 +24,10 @@ pub(crate) struct Settings {
     pub(crate) ttl: Option<u32>,
     /// More servers every datagram goes to, besides `collectd_host:collectd_port`.
     pub(crate) more_servers: Vec<(String, u16)>,
+    /// Snapshots a name may go unrecorded before it expires; `None`: never.
+    pub(crate) expire_after: Option<u32>,
+    /// The most distinct names held at once; `None`: no limit.
+    pub(crate) max_names: Option<usize>,
 }
 
 impl Settings {
@@ -68,6 +72,8 @@ impl SendCounters {
             snapshots_deferred: self.snapshots_deferred.load(Ordering::Relaxed),
             notifications_sent: self.notifications_sent.load(Ordering::Relaxed),
             notifications_unsent: self.notifications_unsent.load(Ordering::Relaxed),
+            names_refused: 0,
+            names_expired: 0,
         }
     }
 
@@ -148,6 +154,14 @@ pub struct SenderStats {
     /// (an empty message, a full queue), not encodable, send failed or refused, or
     /// still queued when a shutdown ran out of time.
     pub notifications_unsent: u64,
+    /// New names refused because the connection held its
+    /// [most names](crate::ConnectionBuilder::max_names) (each refused name once per
+    /// thread that records it, until expiries make room). The connection's own: zero in
+    /// [`server_stats`](crate::Connection::server_stats).
+    pub names_refused: u64,
+    /// Names [expired](crate::ConnectionBuilder::expire_after) and forgotten. The
+    /// connection's own: zero in [`server_stats`](crate::Connection::server_stats).
+    pub names_expired: u64,
 }
 
 /// One server of a connection, with what was sent to it.
@@ -179,10 +193,11 @@ impl ConnectionState {
             .into_iter()
             .map(|(host, port)| DestinationState { host, port, counters: SendCounters::default() })
             .collect();
+        let registry = Registry::new(settings.expire_after, settings.max_names);
         ConnectionState {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             settings,
-            registry: Registry::new(),
+            registry,
             counters: SendCounters::default(),
             destinations,
         }
