@@ -30,8 +30,8 @@ pub mod server;
 pub use client::{
     BURST, Connection, ConnectionBuilder, Counter, DEFAULT_FLUSH_TIMEOUT, DEFAULT_INTERVAL, DEFAULT_PORT,
     DEFAULT_RESOLVE_TIMEOUT, DEFAULT_SEND_RATE, Delivery, Destination, MemorySink, NotificationBuilder, OwnedCounter,
-    Resolve, Runtime, SHUTDOWN_GRACE, SenderStats, SentDatagram, ServerStats, Sink, Stat, UdpSink, flush, sanitize,
-    shutdown, start_threads,
+    PROCESS_PREFIX, Resolve, Runtime, SHUTDOWN_GRACE, SenderStats, SentDatagram, ServerStats, Sink, Stat, UdpSink,
+    flush, sanitize, shutdown, start_threads,
 };
 pub use protocol::Credentials;
 

@@ -145,7 +145,8 @@ fn the_cap_holds() {
 
     // With expiry, expired names make room.
     let runtime = Runtime::with_sink(sink.clone());
-    let conn = Connection::builder().hostname("capped-expiring").max_names(10).expire_after(1).runtime(&runtime).build();
+    let conn =
+        Connection::builder().hostname("capped-expiring").max_names(10).expire_after(1).runtime(&runtime).build();
     let counter = conn.counter("c");
     for i in 0..20 {
         counter.record(&[], &[(&format!("old{i}"), 1.0)]);

@@ -16,6 +16,14 @@ use crate::protocol::{
     TimeResolution, encode_notification,
 };
 
+/// What a [worker process's](ConnectionBuilder::process_slot) plugin instance ends
+/// with, before its slot number: `api-worker3`.
+///
+/// ```
+/// assert_eq!(collectd::PROCESS_PREFIX, "worker");
+/// ```
+pub const PROCESS_PREFIX: &str = "worker";
+
 /// collectd's default port.
 ///
 /// ```
@@ -519,6 +527,7 @@ fn checked_name(what: &str, name: &str) -> String {
 pub struct ConnectionBuilder {
     settings: Settings,
     runtime: Option<Runtime>,
+    process_slot: Option<u32>,
 }
 
 impl Default for ConnectionBuilder {
@@ -539,6 +548,7 @@ impl Default for ConnectionBuilder {
                 max_names: None,
             },
             runtime: None,
+            process_slot: None,
         }
     }
 }
@@ -625,6 +635,32 @@ impl ConnectionBuilder {
     /// ```
     pub fn plugin_instance(mut self, plugin_instance: impl Into<String>) -> Self {
         self.settings.plugin_instance = plugin_instance.into();
+        self
+    }
+
+    /// Sends as worker process `slot` of a group of processes recording the same
+    /// statistics (a prefork web server's or a job runner's workers): the plugin
+    /// instance becomes `INST-workerSLOT` (`workerSLOT` without a plugin instance), so
+    /// each process's values land in their own files, `HOST/any-INST-workerSLOT/`,
+    /// instead of clashing in `HOST/any-INST/` (where collectd would drop some as "too
+    /// old", or rrdtool average them). collectd's `aggregation` plugin, configured as
+    /// the README shows, writes their exact sum to `HOST/any-INST/`, where a single
+    /// process's values go; the read side (`collectd-rrd`) offers that total as the
+    /// series and each worker as a specific.
+    ///
+    /// `slot` is the worker's number in its pool (0 to N−1), not its process id: a
+    /// worker restarted in the same slot writes to the same files, so their number
+    /// stays bounded. Without it (the default) every process sends under the plugin
+    /// instance itself, as a single process should.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().hostname("w").plugin_instance("api").process_slot(3).collectd_port(26027).build();
+    /// assert_eq!(conn.plugin_instance(), "api-worker3");
+    /// let bare = collectd::Connection::builder().hostname("w").process_slot(0).collectd_port(26027).build();
+    /// assert_eq!(bare.plugin_instance(), "worker0");
+    /// ```
+    pub fn process_slot(mut self, slot: u32) -> Self {
+        self.process_slot = Some(slot);
         self
     }
 
@@ -844,6 +880,13 @@ impl ConnectionBuilder {
         if settings.hostname.is_empty() {
             log::warn!(target: "collectd", "empty host name; using \"localhost\"");
             settings.hostname = "localhost".into();
+        }
+        if let Some(slot) = self.process_slot {
+            settings.plugin_instance = if settings.plugin_instance.is_empty() {
+                format!("{PROCESS_PREFIX}{slot}")
+            } else {
+                format!("{}-{PROCESS_PREFIX}{slot}", settings.plugin_instance)
+            };
         }
         settings.plugin_instance = fit_identifier("plugin instance", settings.plugin_instance);
         let size = settings.max_packet_size.clamp(1024, 65535);

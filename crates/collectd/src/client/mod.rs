@@ -28,7 +28,7 @@ mod udp;
 
 pub use connection::{
     Connection, ConnectionBuilder, Counter, DEFAULT_INTERVAL, DEFAULT_PORT, NotificationBuilder, OwnedCounter,
-    ServerStats, Stat,
+    PROCESS_PREFIX, ServerStats, Stat,
 };
 pub use memory::{MemorySink, SentDatagram};
 pub use names::sanitize;
