@@ -133,6 +133,27 @@ impl PyConnection {
         (s.packets_sent, s.bytes_sent, s.value_lists_sent, s.send_errors, s.snapshots_dropped)
     }
 
+    /// Sends a notification now, in its own datagram (never held for the interval):
+    /// severity `"FAILURE"`, `"WARNING"` or `"OKAY"` (any case), the message (at most 255
+    /// bytes; longer is cut, an empty one is not sent), and an optional type and type
+    /// instance (sanitised as stat names). Only an unknown severity raises (`ValueError`).
+    #[pyo3(signature = (severity, message, type_ = "", type_instance = ""))]
+    fn notify(&self, py: Python<'_>, severity: &str, message: &str, type_: &str, type_instance: &str) -> PyResult<()> {
+        let severity = match severity.to_ascii_uppercase().as_str() {
+            "FAILURE" => collectd::protocol::Severity::Failure,
+            "WARNING" => collectd::protocol::Severity::Warning,
+            "OKAY" => collectd::protocol::Severity::Okay,
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "severity must be \"FAILURE\", \"WARNING\" or \"OKAY\", not {severity:?}"
+                )));
+            }
+        };
+        self.inner.notification(severity, message).type_(type_).type_instance(type_instance).send();
+        logbridge::drain(py);
+        Ok(())
+    }
+
     /// Takes a snapshot of this connection now and sends it (after anything queued).
     fn flush(&self, py: Python<'_>) {
         self.inner.flush();

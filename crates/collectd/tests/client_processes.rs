@@ -119,7 +119,9 @@ fn four_processes_store_their_exact_total_and_restarts_stay_bounded() {
     }
     let host_dir = cd.csv_dir().join(HOST);
     let expected: BTreeSet<String> =
-        ["any-api", "any-api-worker0", "any-api-worker1", "any-api-worker2", "any-api-worker3"].map(String::from).into();
+        ["any-api", "any-api-worker0", "any-api-worker1", "any-api-worker2", "any-api-worker3"]
+            .map(String::from)
+            .into();
     assert_eq!(dirs(&host_dir), expected);
     // The total is still exactly the workers' sum, whatever the killed worker sent.
     let workers_sum = || (0..4).map(|slot| csv_sum(&cd, &format!("any-api-worker{slot}"))).sum::<f64>();

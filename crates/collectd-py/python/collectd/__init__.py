@@ -44,6 +44,7 @@ __all__ = [
     "SenderStats",
     "start_threads",
     "flush",
+    "notify",
     "shutdown",
     "sanitize",
     "sender_stats",
@@ -273,6 +274,19 @@ def sanitize(name: str) -> str:
     """The original module's sanitising: each run of characters outside ``[A-Za-z0-9]``
     becomes one ``_``, and leading and trailing ``_`` go."""
     return _native.sanitize(name)
+
+
+def notify(
+    connection: Connection, severity: str, message: str, type: str = "", type_instance: str = ""
+) -> None:
+    """Sends a notification through ``connection`` at once, in its own datagram, under its
+    host name, plugin ``any`` and plugin instance: collectd hands it to its notification
+    plugins (the logfile plugin logs ``Notification: severity = WARNING, ...``).
+
+    ``severity`` is ``"FAILURE"``, ``"WARNING"`` or ``"OKAY"`` (``ValueError`` otherwise);
+    the message is at most 255 bytes (longer is cut, an empty one is not sent, logged);
+    ``type`` and ``type_instance`` are sanitised like stat names. Nothing else raises."""
+    connection._native.notify(severity, message, type, type_instance)
 
 
 def sender_stats(connection: Connection) -> SenderStats:
