@@ -57,3 +57,36 @@ def test_an_unknown_severity_raises_and_bad_messages_do_not():
         collectd.notify(conn, "DEBUG", "nope")
     collectd.notify(conn, "OKAY", "")  # not sent, logged
     collectd.notify(conn, "FAILURE", "x" * 1000)  # cut to 255 bytes
+
+
+def test_deployment_options_reach_the_library():
+    """Several servers, expiry, a cap and a worker slot, as keyword options."""
+    first = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    second = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for sock in (first, second):
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+    conn = collectd.Connection(
+        "deploy", "127.0.0.1", first.getsockname()[1], "api",
+        servers=[("127.0.0.1", second.getsockname()[1])], expire_after=3, max_names=2, process_slot=1,
+    )
+    assert conn is collectd.Connection(
+        "deploy", "127.0.0.1", first.getsockname()[1], "api",
+        servers=[("127.0.0.1", second.getsockname()[1])], expire_after=3, max_names=2, process_slot=1,
+    )
+    conn.jobs.record(a=1, b=1, c=1)  # c is refused: at most two names
+    collectd.flush(conn)
+    for sock in (first, second):
+        got = []
+
+        def arrived():
+            try:
+                got.append(sock.recv(65535))
+            except BlockingIOError:
+                pass
+            return got
+
+        wait_for(arrived, 10, "the snapshot on each server")
+        found = dict(parts(got[0]))
+        assert found[0x0003] == b"api-worker1\0"
+        assert got[0].count(b"jobs-") == 2

@@ -1,6 +1,6 @@
 """Type stubs of the native half of ``collectd`` (built from Rust with PyO3)."""
 
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 DEFAULT_PORT: int
 DEFAULT_INTERVAL: float
@@ -22,6 +22,10 @@ class Connection:
         username: Optional[str],
         password: Optional[str],
         ttl: Optional[int],
+        servers: Sequence[Tuple[str, int]] = ...,
+        expire_after: Optional[int] = ...,
+        max_names: Optional[int] = ...,
+        process_slot: Optional[int] = ...,
     ) -> "Connection": ...
     @property
     def hostname(self) -> str: ...
