@@ -75,6 +75,50 @@ fn a_refused_notification_is_counted_unsent() {
     assert_eq!((stats.notifications_sent, stats.notifications_unsent, stats.send_errors), (0, 1, 1));
 }
 
+/// A sink that holds the sender in its first send until released.
+#[derive(Clone, Default)]
+struct Gate(std::sync::Arc<(std::sync::Mutex<(bool, bool)>, std::sync::Condvar)>);
+
+impl collectd::Sink for Gate {
+    fn send(&mut self, _: &collectd::Destination<'_>, datagrams: &[Vec<u8>]) -> collectd::Delivery {
+        let (lock, changed) = &*self.0;
+        let mut state = lock.lock().unwrap();
+        state.0 = true; // entered
+        changed.notify_all();
+        while !state.1 {
+            state = changed.wait(state).unwrap();
+        }
+        collectd::Delivery::all_sent(datagrams)
+    }
+}
+
+#[test]
+fn notifications_waiting_for_a_stuck_sender_are_bounded() {
+    let gate = Gate::default();
+    let runtime = Runtime::with_sink(gate.clone());
+    let conn = Connection::builder().hostname("n5").runtime(&runtime).build();
+    conn.notify(Severity::Okay, "first");
+    {
+        let (lock, changed) = &*gate.0;
+        let mut state = lock.lock().unwrap();
+        while !state.0 {
+            state = changed.wait(state).unwrap();
+        }
+    }
+    // The sender is stuck in its first send: 1,024 wait, 10 more are dropped.
+    for i in 0..1034 {
+        conn.notify(Severity::Okay, &format!("n{i}"));
+    }
+    assert_eq!(conn.sender_stats().notifications_unsent, 10);
+    {
+        let (lock, changed) = &*gate.0;
+        lock.lock().unwrap().1 = true;
+        changed.notify_all();
+    }
+    testkit::poll_until(WAIT, || conn.sender_stats().notifications_sent == 1025).expect("every waiting one is sent");
+    assert_eq!(conn.sender_stats().notifications_unsent, 10);
+}
+
 /// A notification sent while a large snapshot is being paced out goes between its
 /// batches, not after it.
 #[test]

@@ -303,8 +303,9 @@ impl Connection {
     ///
     /// It does not wait for the next interval, nor for the sender: it is queued ahead
     /// of every snapshot and sent as soon as the sender can, with the connection's
-    /// security. Never fails and never blocks on I/O: a message that is empty is not
-    /// sent, one with NUL bytes or longer than 255 bytes is cleaned or cut (logged);
+    /// security. At most 1,024 wait for a sender that is stuck (a sink that blocks);
+    /// beyond, new ones are dropped, counted and logged at most once a minute. Never
+    /// fails and never blocks on I/O: a message that is empty is not sent, one with NUL bytes or longer than 255 bytes is cleaned or cut (logged);
     /// the outcome is counted in [`SenderStats::notifications_sent`] or
     /// [`SenderStats::notifications_unsent`].
     ///
