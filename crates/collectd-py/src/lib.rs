@@ -34,7 +34,8 @@ impl PyConnection {
     /// Every setting, positionally or by name; `__init__.py` supplies the defaults.
     #[new]
     #[pyo3(signature = (hostname, collectd_host, collectd_port, plugin_inst, interval, max_packet_size,
-                        legacy_time, security, username, password, ttl))]
+                        legacy_time, security, username, password, ttl, servers=Vec::new(),
+                        expire_after=None, max_names=None, process_slot=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -49,6 +50,10 @@ impl PyConnection {
         username: Option<&str>,
         password: Option<&str>,
         ttl: Option<u32>,
+        servers: Vec<(String, u16)>,
+        expire_after: Option<u32>,
+        max_names: Option<usize>,
+        process_slot: Option<u32>,
     ) -> PyResult<Self> {
         if !interval.is_finite() || interval <= 0.0 {
             return Err(PyValueError::new_err(format!(
@@ -65,6 +70,18 @@ impl PyConnection {
             .legacy_time(legacy_time);
         if let Some(ttl) = ttl {
             builder = builder.ttl(ttl);
+        }
+        for (host, port) in servers {
+            builder = builder.add_server(host, port);
+        }
+        if let Some(intervals) = expire_after {
+            builder = builder.expire_after(intervals);
+        }
+        if let Some(names) = max_names {
+            builder = builder.max_names(names);
+        }
+        if let Some(slot) = process_slot {
+            builder = builder.process_slot(slot);
         }
         builder = match security {
             None => {
@@ -131,6 +148,27 @@ impl PyConnection {
     fn sender_stats(&self) -> (u64, u64, u64, u64, u64) {
         let s = self.inner.sender_stats();
         (s.packets_sent, s.bytes_sent, s.value_lists_sent, s.send_errors, s.snapshots_dropped)
+    }
+
+    /// Sends a notification now, in its own datagram (never held for the interval):
+    /// severity `"FAILURE"`, `"WARNING"` or `"OKAY"` (any case), the message (at most 255
+    /// bytes; longer is cut, an empty one is not sent), and an optional type and type
+    /// instance (sanitised as stat names). Only an unknown severity raises (`ValueError`).
+    #[pyo3(signature = (severity, message, type_ = "", type_instance = ""))]
+    fn notify(&self, py: Python<'_>, severity: &str, message: &str, type_: &str, type_instance: &str) -> PyResult<()> {
+        let severity = match severity.to_ascii_uppercase().as_str() {
+            "FAILURE" => collectd::protocol::Severity::Failure,
+            "WARNING" => collectd::protocol::Severity::Warning,
+            "OKAY" => collectd::protocol::Severity::Okay,
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "severity must be \"FAILURE\", \"WARNING\" or \"OKAY\", not {severity:?}"
+                )));
+            }
+        };
+        self.inner.notification(severity, message).type_(type_).type_instance(type_instance).send();
+        logbridge::drain(py);
+        Ok(())
     }
 
     /// Takes a snapshot of this connection now and sends it (after anything queued).

@@ -134,6 +134,27 @@ pub fn module_meaning(plugin: &str, type_: &str, type_instance: Option<&str>) ->
     }
 }
 
+/// A worker process's plugin instance, as the client's `process_slot` sends it:
+/// `INST-workerN` (or `workerN`), read as worker `workerN` of plugin instance `INST`
+/// (or of none), whose total collectd's `aggregation` plugin writes under `INST`.
+///
+/// ```
+/// use collectd_rrd::naming::worker_instance;
+///
+/// assert_eq!(worker_instance("api-worker3"), Some((Some("api"), "worker3")));
+/// assert_eq!(worker_instance("worker0"), Some((None, "worker0")));
+/// assert_eq!(worker_instance("api"), None);
+/// assert_eq!(worker_instance("api-workers"), None);
+/// ```
+pub fn worker_instance(instance: &str) -> Option<(Option<&str>, &str)> {
+    let (total, worker) = match instance.rsplit_once('-') {
+        Some((total, worker)) => (Some(total), worker),
+        None => (None, instance),
+    };
+    let digits = worker.strip_prefix(collectd::PROCESS_PREFIX)?;
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && total != Some("")).then_some((total, worker))
+}
+
 /// `name` or `name-instance`, as collectd builds directory and file names.
 ///
 /// ```

@@ -29,8 +29,9 @@ pub mod server;
 
 pub use client::{
     BURST, Connection, ConnectionBuilder, Counter, DEFAULT_FLUSH_TIMEOUT, DEFAULT_INTERVAL, DEFAULT_PORT,
-    DEFAULT_RESOLVE_TIMEOUT, DEFAULT_SEND_RATE, Delivery, Destination, MemorySink, OwnedCounter, Resolve, Runtime,
-    SHUTDOWN_GRACE, SenderStats, SentDatagram, Sink, Stat, UdpSink, flush, sanitize, shutdown, start_threads,
+    DEFAULT_RESOLVE_TIMEOUT, DEFAULT_SEND_RATE, Delivery, Destination, MemorySink, NotificationBuilder, OwnedCounter,
+    PROCESS_PREFIX, Resolve, Runtime, SHUTDOWN_GRACE, SenderStats, SentDatagram, ServerStats, Sink, Stat, UdpSink,
+    flush, sanitize, shutdown, start_threads,
 };
 pub use protocol::Credentials;
 

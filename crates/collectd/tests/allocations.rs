@@ -106,6 +106,26 @@ fn recording_known_names_allocates_nothing() {
     assert!(!conn.take_datagrams().is_empty());
 }
 
+/// The same with names that expire and a cap on names: the thread checks the
+/// registry's generation on every record, and allocates nothing for it. (A snapshot in
+/// which nothing expires leaves the thread's cache as it was.)
+#[test]
+fn recording_known_names_allocates_nothing_with_expiry_and_a_cap() {
+    let conn = Connection::builder()
+        .hostname("alloc-expiring")
+        .collectd_host("127.0.0.1")
+        .collectd_port(25_912)
+        .expire_after(3)
+        .max_names(1000)
+        .build();
+    let counter = conn.counter("coin_stats");
+    assert_allocation_free("record with expiry", || counter.record(&["heads"], &[("flips", 1.0)]));
+    assert!(!conn.take_datagrams().is_empty());
+    assert_allocation_free("record with expiry, after a snapshot", || counter.record(&["heads"], &[("flips", 1.0)]));
+    let flips = counter.stat("flips");
+    assert_allocation_free("Stat::add with expiry", || flips.add(1.0));
+}
+
 /// Memory per distinct stat, beside its name.
 ///
 /// "Beside its name" is taken to mean: what the stat costs beyond the bytes of its name.

@@ -44,6 +44,7 @@ __all__ = [
     "SenderStats",
     "start_threads",
     "flush",
+    "notify",
     "shutdown",
     "sanitize",
     "sender_stats",
@@ -129,7 +130,12 @@ class Connection:
     - ``max_packet_size``: largest datagram, 1024 to 65535 (default 1452);
     - ``legacy_time``: whole-second times, for collectd 4 servers;
     - ``security``: ``"sign"`` or ``"encrypt"``, with ``username`` and ``password``;
-    - ``ttl``: time-to-live of the datagrams (multicast hops).
+    - ``ttl``: time-to-live of the datagrams (multicast hops);
+    - ``servers``: more ``(host, port)`` servers every datagram also goes to;
+    - ``expire_after``: forget a name unrecorded for that many intervals (memory freed);
+    - ``max_names``: refuse new names beyond that many (counted, logged once a minute);
+    - ``process_slot``: send as worker N of a pool (plugin instance ``INST-workerN``),
+      for collectd's aggregation plugin to sum exactly (see the README).
 
     Every public attribute is a category: ``conn.some_category`` is a :class:`Counter`
     (names that look like ``__dunder__`` are Python's, and are not counters). So the
@@ -157,10 +163,15 @@ class Connection:
         username: Optional[str] = None,
         password: Optional[str] = None,
         ttl: Optional[int] = None,
+        servers: Any = (),
+        expire_after: Optional[int] = None,
+        max_names: Optional[int] = None,
+        process_slot: Optional[int] = None,
     ) -> "Connection":
         key = _connection_key(
             hostname, collectd_host, collectd_port, plugin_inst, interval,
             max_packet_size, legacy_time, security, username, password, ttl,
+            servers, expire_after, max_names, process_slot,
         )
         existing = cls._instances.get(key)
         if existing is not None:
@@ -212,6 +223,10 @@ def _connection_key(
     username: Optional[str],
     password: Optional[str],
     ttl: Optional[int],
+    servers: Any = (),
+    expire_after: Optional[int] = None,
+    max_names: Optional[int] = None,
+    process_slot: Optional[int] = None,
 ) -> Tuple[Any, ...]:
     """The arguments with defaults filled in and types checked: the identity of a connection."""
     hostname = _DEFAULT_HOSTNAME if hostname is None else hostname
@@ -231,17 +246,24 @@ def _connection_key(
         raise TypeError("Connection(): max_packet_size must be a non-negative int")
     if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 0):
         raise TypeError("Connection(): ttl must be None or a non-negative int")
+    servers = tuple((str(host), int(port)) for host, port in servers)
+    for name, value in (("expire_after", expire_after), ("max_names", max_names), ("process_slot", process_slot)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise TypeError(f"Connection(): {name} must be None or a non-negative int")
     return (
         hostname, collectd_host, collectd_port, plugin_inst, float(interval),
         max_packet_size, bool(legacy_time), security, username, password, ttl,
+        servers, expire_after, max_names, process_slot,
     )
 
 
 def _connection_from_key(key: Tuple[Any, ...]) -> Connection:
-    (hostname, host, port, inst, interval, size, legacy, security, username, password, ttl) = key
+    (hostname, host, port, inst, interval, size, legacy, security, username, password, ttl,
+     servers, expire_after, max_names, process_slot) = key
     return Connection(
         hostname, host, port, inst, interval=interval, max_packet_size=size, legacy_time=legacy,
-        security=security, username=username, password=password, ttl=ttl,
+        security=security, username=username, password=password, ttl=ttl, servers=servers,
+        expire_after=expire_after, max_names=max_names, process_slot=process_slot,
     )
 
 
@@ -273,6 +295,19 @@ def sanitize(name: str) -> str:
     """The original module's sanitising: each run of characters outside ``[A-Za-z0-9]``
     becomes one ``_``, and leading and trailing ``_`` go."""
     return _native.sanitize(name)
+
+
+def notify(
+    connection: Connection, severity: str, message: str, type: str = "", type_instance: str = ""
+) -> None:
+    """Sends a notification through ``connection`` at once, in its own datagram, under its
+    host name, plugin ``any`` and plugin instance: collectd hands it to its notification
+    plugins (the logfile plugin logs ``Notification: severity = WARNING, ...``).
+
+    ``severity`` is ``"FAILURE"``, ``"WARNING"`` or ``"OKAY"`` (``ValueError`` otherwise);
+    the message is at most 255 bytes (longer is cut, an empty one is not sent, logged);
+    ``type`` and ``type_instance`` are sanitised like stat names. Nothing else raises."""
+    connection._native.notify(severity, message, type, type_instance)
 
 
 def sender_stats(connection: Connection) -> SenderStats:

@@ -1,6 +1,6 @@
 """Type stubs of the native half of ``collectd`` (built from Rust with PyO3)."""
 
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 DEFAULT_PORT: int
 DEFAULT_INTERVAL: float
@@ -22,6 +22,10 @@ class Connection:
         username: Optional[str],
         password: Optional[str],
         ttl: Optional[int],
+        servers: Sequence[Tuple[str, int]] = ...,
+        expire_after: Optional[int] = ...,
+        max_names: Optional[int] = ...,
+        process_slot: Optional[int] = ...,
     ) -> "Connection": ...
     @property
     def hostname(self) -> str: ...
@@ -35,6 +39,7 @@ class Connection:
     def interval(self) -> float: ...
     def same_as(self, other: "Connection") -> bool: ...
     def sender_stats(self) -> Tuple[int, int, int, int, int]: ...
+    def notify(self, severity: str, message: str, type_: str = ..., type_instance: str = ...) -> None: ...
     def flush(self) -> None: ...
 
 class Counter:

@@ -281,6 +281,39 @@ fn build_module(files: &BTreeMap<String, Arc<RrdFile>>) -> ModuleTree {
     tree
 }
 
+/// Offers worker processes' series (`any-INST-workerN/`, see
+/// [`naming::worker_instance`]) as specifics of their total's (`any-INST/`, written by
+/// collectd's `aggregation` plugin): each base stat of a worker becomes specific
+/// `workerN` of the same stat in the total's tree. The total's tree is rebuilt from its
+/// own files first, so a worker that is gone leaves no trace.
+fn add_workers(plugins: &mut BTreeMap<String, Arc<PluginDir>>) {
+    let mut workers: BTreeMap<String, Vec<(String, Arc<PluginDir>)>> = BTreeMap::new();
+    for dir in plugins.values() {
+        if dir.plugin != naming::MODULE_PLUGIN {
+            continue;
+        }
+        let Some((total, worker)) = dir.instance.as_deref().and_then(naming::worker_instance) else { continue };
+        let total_dir = join_instance(naming::MODULE_PLUGIN, total);
+        workers.entry(total_dir).or_default().push((worker.to_owned(), dir.clone()));
+    }
+    for (total_dir, workers) in workers {
+        let Some(total) = plugins.get_mut(&total_dir) else { continue };
+        let mut tree = build_module(&total.files);
+        for (worker, dir) in workers {
+            for file in dir.files.values() {
+                if let Some(Meaning::Base { category, stat }) = &file.meaning
+                    && let Some(stat) = tree.categories.get_mut(category).and_then(|c| c.stats.get_mut(stat))
+                {
+                    stat.specifics.insert(worker.clone(), file.clone());
+                }
+            }
+        }
+        if total.module.as_ref() != Some(&tree) {
+            Arc::make_mut(total).module = Some(tree);
+        }
+    }
+}
+
 /// Scans `data_dir`, reusing every directory of `prev` whose mtime did not change.
 fn scan(data_dir: &Path, prev: Option<&Snapshot>) -> Result<Snapshot, IndexError> {
     let started = Instant::now();
@@ -351,6 +384,7 @@ fn scan(data_dir: &Path, prev: Option<&Snapshot>) -> Result<Snapshot, IndexError
         let host = match old_host {
             Some(h) if all_reused && unchanged(h.mtime, host_mtime, h.listed_at) => h.clone(),
             _ => {
+                add_workers(&mut plugins);
                 Arc::new(Host { name: host_name.clone(), path: host_path, plugins, mtime: host_mtime, listed_at: now })
             }
         };
@@ -606,6 +640,41 @@ mod tests {
             d.join(OsStr::from_bytes(b"nu\xff/p/gauge-a\nb.rrd")).as_os_str().as_bytes()
         );
         assert!(file.path.exists());
+    }
+
+    #[test]
+    fn worker_processes_are_specifics_of_their_total() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for f in [
+            "h1/any-api/gauge-jobs-done.rrd",
+            "h1/any-api/gauge-jobs-fast-done.rrd",
+            "h1/any-api-worker0/gauge-jobs-done.rrd",
+            "h1/any-api-worker0/gauge-jobs-fast-done.rrd",
+            "h1/any-api-worker1/gauge-jobs-done.rrd",
+            "h1/any-api-worker1/gauge-other-x.rrd", // no total for it: not attached
+            "h1/any-worker0/gauge-c-s.rrd",         // no `any/` total: listed as it is
+        ] {
+            touch(&d.join(f));
+        }
+        let index = Index::open(d).unwrap();
+        let s = index.snapshot();
+        let total = s.module("h1", Some("api")).unwrap();
+        let done = &total.categories["jobs"].stats["done"];
+        assert_eq!(done.base.as_ref().unwrap().id.plugin_instance.as_deref(), Some("api"), "the total is the series");
+        let specifics: Vec<(&str, &str)> = done
+            .specifics
+            .iter()
+            .map(|(name, file)| (name.as_str(), file.id.plugin_instance.as_deref().unwrap()))
+            .collect();
+        assert_eq!(specifics, [("fast", "api"), ("worker0", "api-worker0"), ("worker1", "api-worker1")]);
+        assert!(!total.categories.contains_key("other"));
+        assert!(s.module("h1", Some("worker0")).is_some());
+        // A worker that is gone leaves its total's tree at the next scan.
+        fs::remove_dir_all(d.join("h1/any-api-worker1")).unwrap();
+        let s = index.refresh().unwrap();
+        let done = &s.module("h1", Some("api")).unwrap().categories["jobs"].stats["done"];
+        assert_eq!(done.specifics.keys().collect::<Vec<_>>(), ["fast", "worker0"]);
     }
 
     #[test]

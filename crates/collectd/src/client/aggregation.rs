@@ -32,7 +32,7 @@ impl Aggregation {
     /// The slot of `stat` in `category` (with `specific`, or the base count), or `None`
     /// for a refused name (logged once).
     pub(crate) fn slot(&self, category: u32, stat: &str, specific: Option<&str>) -> Option<u32> {
-        local::resolve(&self.connection, category, stat, specific)
+        local::resolve_pinned(&self.connection, category, stat, specific)
     }
 
     /// Adds `value` to each of `slots`, in the calling thread's shard.

@@ -6,12 +6,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::encode::encode;
+use super::encode::{encode, writer_options};
 use super::local;
 use super::runtime::Runtime;
 use super::shard::{Chunk, Shard, add_to_slot};
 use super::state::{ConnectionState, SenderStats, Settings};
-use crate::protocol::{CdTime, Credentials, DEFAULT_MAX_PACKET_SIZE, MAX_NAME_LEN, Security, TimeResolution};
+use crate::protocol::{
+    CdTime, Credentials, DEFAULT_MAX_PACKET_SIZE, MAX_MESSAGE_LEN, MAX_NAME_LEN, Notification, Security, Severity,
+    TimeResolution, encode_notification,
+};
+
+/// What a [worker process's](ConnectionBuilder::process_slot) plugin instance ends
+/// with, before its slot number: `api-worker3`.
+///
+/// ```
+/// assert_eq!(collectd::PROCESS_PREFIX, "worker");
+/// ```
+pub const PROCESS_PREFIX: &str = "worker";
 
 /// collectd's default port.
 ///
@@ -58,6 +69,7 @@ impl std::fmt::Debug for Connection {
             .field("hostname", &s.hostname)
             .field("collectd_host", &s.collectd_host)
             .field("collectd_port", &s.collectd_port)
+            .field("more_servers", &s.more_servers)
             .field("plugin_instance", &s.plugin_instance)
             .field("interval", &s.interval)
             .finish_non_exhaustive()
@@ -228,7 +240,40 @@ impl Connection {
     /// ```
     pub fn sender_stats(&self) -> SenderStats {
         self.runtime.check_fork();
-        self.state.counters.read()
+        let registry = &self.state.registry;
+        SenderStats {
+            names_refused: registry.names_refused.load(std::sync::atomic::Ordering::Relaxed),
+            names_expired: registry.names_expired.load(std::sync::atomic::Ordering::Relaxed),
+            ..self.state.counters.read()
+        }
+    }
+
+    /// What the sender did for each server of this connection (the first one, then those
+    /// given to [`ConnectionBuilder::add_server`]), each counted on its own;
+    /// [`sender_stats`](Self::sender_stats) is their sum.
+    ///
+    /// ```
+    /// let up = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let conn = collectd::Connection::builder()
+    ///     .hostname("server-stats-doc")
+    ///     .collectd_host("127.0.0.1")
+    ///     .collectd_port(up.local_addr().unwrap().port())
+    ///     .add_server("127.0.0.1", 9) // the discard port: nothing listens
+    ///     .build();
+    /// conn.counter("jobs").record(&[], &[("done", 1.0)]);
+    /// conn.flush();
+    /// let servers = conn.server_stats();
+    /// assert_eq!((servers[0].port, servers[0].stats.value_lists_sent), (up.local_addr().unwrap().port(), 1));
+    /// assert_eq!((servers[1].port, servers[1].stats.value_lists_unsent), (9, 1));
+    /// assert_eq!(conn.sender_stats().packets_sent, 2);
+    /// ```
+    pub fn server_stats(&self) -> Vec<ServerStats> {
+        self.runtime.check_fork();
+        self.state
+            .destinations
+            .iter()
+            .map(|d| ServerStats { host: d.host.clone(), port: d.port, stats: d.counters.read() })
+            .collect()
     }
 
     /// Takes a snapshot of this connection now and sends it, after anything already
@@ -248,6 +293,57 @@ impl Connection {
     /// ```
     pub fn flush(&self) {
         self.runtime.flush_connection(&self.state);
+    }
+
+    /// Sends a notification now, in its own datagram, under the connection's host name,
+    /// plugin (`any`) and plugin instance: collectd hands it to its notification plugins
+    /// (the logfile plugin writes `Notification: severity = WARNING, host = ..., message
+    /// = ...`). The same as `conn.notification(severity, message).send()`; see
+    /// [`notification`](Self::notification) for a type, a type instance or a time.
+    ///
+    /// It does not wait for the next interval, nor for the sender: it is queued ahead
+    /// of every snapshot and sent as soon as the sender can, with the connection's
+    /// security. At most 1,024 wait for a sender that is stuck (a sink that blocks);
+    /// beyond, new ones are dropped, counted and logged at most once a minute. Never
+    /// fails and never blocks on I/O: a message that is empty is not sent, one with NUL bytes or longer than 255 bytes is cleaned or cut (logged);
+    /// the outcome is counted in [`SenderStats::notifications_sent`] or
+    /// [`SenderStats::notifications_unsent`].
+    ///
+    /// ```
+    /// use collectd::protocol::{ReceiveSecurity, Severity, parse};
+    /// use collectd::{Connection, MemorySink, Runtime};
+    /// use std::time::Duration;
+    ///
+    /// let sink = MemorySink::new();
+    /// let runtime = Runtime::with_sink(sink.clone());
+    /// let conn = Connection::builder().hostname("web1").plugin_instance("api").runtime(&runtime).build();
+    /// conn.notify(Severity::Warning, "queue is long");
+    /// assert!(sink.wait_for(1, Duration::from_secs(10)));
+    /// let sent = sink.take();
+    /// let parsed = parse(&sent[0].datagram, &ReceiveSecurity::none());
+    /// let n = parsed.notifications().next().unwrap();
+    /// assert_eq!((n.severity, n.host.as_ref(), n.plugin.as_ref(), n.plugin_instance.as_ref()), (Severity::Warning, "web1", "any", "api"));
+    /// assert_eq!(n.message, "queue is long");
+    /// ```
+    pub fn notify(&self, severity: Severity, message: &str) {
+        self.notification(severity, message).send();
+    }
+
+    /// A notification to complete with a type, a type instance or a time, then
+    /// [`send`](NotificationBuilder::send); see [`notify`](Self::notify).
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, Severity};
+    ///
+    /// let conn = collectd::Connection::builder().hostname("notification-doc").collectd_port(26023).build();
+    /// conn.notification(Severity::Failure, "disk full")
+    ///     .type_("df")
+    ///     .type_instance("root")
+    ///     .time(CdTime::from_secs(1_700_000_000))
+    ///     .send();
+    /// ```
+    pub fn notification<'n>(&'n self, severity: Severity, message: &'n str) -> NotificationBuilder<'n> {
+        NotificationBuilder { connection: self, severity, message, type_: "", type_instance: "", time: None }
     }
 
     /// Takes a snapshot now, resetting the sums as a periodic snapshot does, and returns
@@ -273,6 +369,145 @@ impl Connection {
     }
 }
 
+/// A notification about to be sent: [`Connection::notification`].
+#[derive(Clone, Copy, Debug)]
+#[must_use = "a notification is sent by `send`"]
+pub struct NotificationBuilder<'n> {
+    connection: &'n Connection,
+    severity: Severity,
+    message: &'n str,
+    type_: &'n str,
+    type_instance: &'n str,
+    time: Option<CdTime>,
+}
+
+impl<'n> NotificationBuilder<'n> {
+    /// The type of the identifier (default: none), sanitised as stat names are (see
+    /// [`sanitize`](crate::sanitize)).
+    ///
+    /// ```
+    /// use collectd::protocol::{ReceiveSecurity, Severity, parse};
+    /// use collectd::{Connection, MemorySink, Runtime};
+    ///
+    /// let sink = MemorySink::new();
+    /// let runtime = Runtime::with_sink(sink.clone());
+    /// let conn = Connection::builder().hostname("h").runtime(&runtime).build();
+    /// conn.notification(Severity::Okay, "back").type_("queue/length").type_instance("jobs").send();
+    /// conn.flush(); // sent after the notification
+    /// let sent = sink.take();
+    /// let parsed = parse(&sent[0].datagram, &ReceiveSecurity::none());
+    /// let n = parsed.notifications().next().unwrap();
+    /// assert_eq!((n.type_.as_ref(), n.type_instance.as_ref()), ("queue_length", "jobs"));
+    /// ```
+    pub fn type_(mut self, type_: &'n str) -> Self {
+        self.type_ = type_;
+        self
+    }
+
+    /// The type instance of the identifier (default: none), sanitised as stat names are.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().hostname("type-instance-doc").collectd_port(26024).build();
+    /// conn.notification(collectd::protocol::Severity::Okay, "ok").type_instance("eth0").send();
+    /// ```
+    pub fn type_instance(mut self, type_instance: &'n str) -> Self {
+        self.type_instance = type_instance;
+        self
+    }
+
+    /// When it happened (default: when [`send`](Self::send) is called).
+    ///
+    /// ```
+    /// use collectd::protocol::{CdTime, Severity};
+    ///
+    /// let conn = collectd::Connection::builder().hostname("time-doc").collectd_port(26025).build();
+    /// conn.notification(Severity::Okay, "ok").time(CdTime::from_secs(1_700_000_000)).send();
+    /// ```
+    pub fn time(mut self, time: CdTime) -> Self {
+        self.time = Some(time);
+        self
+    }
+
+    /// Queues the notification for the sender, ahead of every snapshot; see
+    /// [`Connection::notify`]. Never fails, never blocks on I/O.
+    ///
+    /// ```
+    /// let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let conn = collectd::Connection::builder()
+    ///     .hostname("send-doc")
+    ///     .collectd_host("127.0.0.1")
+    ///     .collectd_port(server.local_addr().unwrap().port())
+    ///     .build();
+    /// conn.notification(collectd::protocol::Severity::Okay, "started").send();
+    /// conn.flush(); // returns once everything queued before it is sent
+    /// assert_eq!(conn.sender_stats().notifications_sent, 1);
+    /// ```
+    pub fn send(self) {
+        let connection = self.connection;
+        connection.runtime.check_fork();
+        let state = &connection.state;
+        let settings = &state.settings;
+        let unsent = || {
+            state.count_all(|c| {
+                c.notifications_unsent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            });
+        };
+        let message = fit_message(self.message);
+        if message.is_empty() {
+            log::warn!(target: "collectd", "a notification of {} with an empty message is not sent", settings.hostname);
+            unsent();
+            return;
+        }
+        let type_ = checked_name("notification type", self.type_);
+        let type_instance = checked_name("notification type instance", self.type_instance);
+        let notification = Notification {
+            severity: self.severity,
+            time: self.time.unwrap_or_else(CdTime::now),
+            host: settings.hostname.as_str().into(),
+            plugin: crate::MODULE_PLUGIN.into(),
+            plugin_instance: settings.plugin_instance.as_str().into(),
+            type_: type_.into(),
+            type_instance: type_instance.into(),
+            message,
+        };
+        match encode_notification(&notification, &writer_options(settings)) {
+            Ok(datagram) => connection.runtime.send_notification(state, datagram),
+            Err(error) => {
+                log::error!(target: "collectd", "cannot encode a notification of {}: {error}", settings.hostname);
+                unsent();
+            }
+        }
+    }
+}
+
+/// A notification message collectd accepts: no NUL, at most 255 bytes (cut at a
+/// character boundary); logged when changed.
+fn fit_message(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.len() <= MAX_MESSAGE_LEN && !message.contains('\0') {
+        return message.into();
+    }
+    let mut fixed: String = message.chars().filter(|&c| c != '\0').collect();
+    if fixed.len() > MAX_MESSAGE_LEN {
+        let mut cut = MAX_MESSAGE_LEN;
+        while !fixed.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        fixed.truncate(cut);
+    }
+    log::warn!(target: "collectd", "a notification message of {} bytes with NUL bytes or over {MAX_MESSAGE_LEN} bytes is sent as {} bytes", message.len(), fixed.len());
+    fixed.into()
+}
+
+/// A name sanitised as stat names are, and cut to collectd's 127 bytes; logged when changed.
+fn checked_name(what: &str, name: &str) -> String {
+    let mut fixed = crate::sanitize(name);
+    fixed.truncate(MAX_NAME_LEN);
+    if fixed != name {
+        log::warn!(target: "collectd", "{what} {name:?} is sent as {fixed:?}");
+    }
+    fixed
+}
+
 /// Settings for a [`Connection`]; [`build`](Self::build) returns the existing
 /// connection when one with the same settings exists.
 ///
@@ -293,6 +528,7 @@ impl Connection {
 pub struct ConnectionBuilder {
     settings: Settings,
     runtime: Option<Runtime>,
+    process_slot: Option<u32>,
 }
 
 impl Default for ConnectionBuilder {
@@ -308,8 +544,12 @@ impl Default for ConnectionBuilder {
                 time_resolution: TimeResolution::HighResolution,
                 security: Security::None,
                 ttl: None,
+                more_servers: Vec::new(),
+                expire_after: None,
+                max_names: None,
             },
             runtime: None,
+            process_slot: None,
         }
     }
 }
@@ -399,6 +639,32 @@ impl ConnectionBuilder {
         self
     }
 
+    /// Sends as worker process `slot` of a group of processes recording the same
+    /// statistics (a prefork web server's or a job runner's workers): the plugin
+    /// instance becomes `INST-workerSLOT` (`workerSLOT` without a plugin instance), so
+    /// each process's values land in their own files, `HOST/any-INST-workerSLOT/`,
+    /// instead of clashing in `HOST/any-INST/` (where collectd would drop some as "too
+    /// old", or rrdtool average them). collectd's `aggregation` plugin, configured as
+    /// the README shows, writes their exact sum to `HOST/any-INST/`, where a single
+    /// process's values go; the read side (`collectd-rrd`) offers that total as the
+    /// series and each worker as a specific.
+    ///
+    /// `slot` is the worker's number in its pool (0 to N−1), not its process id: a
+    /// worker restarted in the same slot writes to the same files, so their number
+    /// stays bounded. Without it (the default) every process sends under the plugin
+    /// instance itself, as a single process should.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().hostname("w").plugin_instance("api").process_slot(3).collectd_port(26027).build();
+    /// assert_eq!(conn.plugin_instance(), "api-worker3");
+    /// let bare = collectd::Connection::builder().hostname("w").process_slot(0).collectd_port(26027).build();
+    /// assert_eq!(bare.plugin_instance(), "worker0");
+    /// ```
+    pub fn process_slot(mut self, slot: u32) -> Self {
+        self.process_slot = Some(slot);
+        self
+    }
+
     /// How often statistics are snapshot and sent (default 10 s; at least 1 s, since
     /// collectd's rrdtool plugin stores whole-second steps and two values in the same
     /// second are refused).
@@ -479,6 +745,90 @@ impl ConnectionBuilder {
         self
     }
 
+    /// One more collectd server to send every datagram to, besides
+    /// [`collectd_host`](Self::collectd_host):[`collectd_port`](Self::collectd_port), as
+    /// collectd's network plugin does with several `<Server>` blocks. Each server has its
+    /// own socket, name lookup, error log and statistics
+    /// ([`Connection::server_stats`]); one that is down or refuses costs the others
+    /// nothing (a name that does not resolve costs, once, the first send's wait for its
+    /// lookup: see [`UdpSink::resolve_timeout`](crate::UdpSink::resolve_timeout)).
+    /// Called again, adds another; a server given twice is sent to once.
+    ///
+    /// ```
+    /// use collectd::{Connection, MemorySink, Runtime};
+    ///
+    /// let sink = MemorySink::new();
+    /// let runtime = Runtime::with_sink(sink.clone());
+    /// let conn = Connection::builder()
+    ///     .hostname("add-server-doc")
+    ///     .collectd_host("a.example")
+    ///     .add_server("b.example", 25827)
+    ///     .runtime(&runtime)
+    ///     .build();
+    /// conn.counter("jobs").record(&[], &[("done", 1.0)]);
+    /// conn.flush();
+    /// let sent: Vec<(String, u16)> = sink.take().into_iter().map(|d| (d.host, d.port)).collect();
+    /// assert_eq!(sent, [("a.example".to_string(), 25826), ("b.example".to_string(), 25827)]);
+    /// ```
+    pub fn add_server(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.settings.more_servers.push((host.into(), port));
+        self
+    }
+
+    /// Forgets a name once it has not been recorded for `intervals` intervals (at least
+    /// 1): it is no longer sent, its memory is freed (its slot is reused by a new name),
+    /// and it comes back, from zero, when recorded again. Without it (the default, as
+    /// the original module) every name ever recorded is sent each interval, as 0 when
+    /// idle, and held for the life of the connection.
+    ///
+    /// For programs whose names come and go (a name per customer, per URL, per job),
+    /// where memory would otherwise grow with every name ever seen. Names recorded
+    /// through a [`Stat`] handle (or a `metrics` handle) never expire: the handle adds to
+    /// the slot directly. Category names are kept. When names expire, each recording
+    /// thread looks its names up again once (under the connection's lock).
+    ///
+    /// ```
+    /// use collectd::{Connection, MemorySink, Runtime};
+    /// use collectd::protocol::{ReceiveSecurity, parse};
+    ///
+    /// let sink = MemorySink::new();
+    /// let runtime = Runtime::with_sink(sink.clone());
+    /// let conn = Connection::builder().hostname("expire-doc").expire_after(2).runtime(&runtime).build();
+    /// conn.counter("jobs").record(&[], &[("done", 1.0), ("once", 1.0)]);
+    /// let sent_names = || -> usize {
+    ///     conn.flush();
+    ///     sink.take().iter().map(|d| parse(&d.datagram, &ReceiveSecurity::none()).value_lists().count()).sum()
+    /// };
+    /// assert_eq!(sent_names(), 2);
+    /// conn.counter("jobs").record(&[], &[("done", 1.0)]);
+    /// assert_eq!(sent_names(), 2, "`once` is idle for one interval: sent as 0");
+    /// conn.counter("jobs").record(&[], &[("done", 1.0)]);
+    /// assert_eq!(sent_names(), 1, "idle for two: forgotten");
+    /// assert_eq!(conn.sender_stats().names_expired, 1);
+    /// ```
+    pub fn expire_after(mut self, intervals: u32) -> Self {
+        self.settings.expire_after = Some(intervals.max(1));
+        self
+    }
+
+    /// The most distinct names (`category[-specific]-stat`) the connection holds; a new
+    /// name beyond is refused: not recorded, counted in
+    /// [`SenderStats::names_refused`], and logged at most once a minute. Names already
+    /// held keep recording. With [`expire_after`](Self::expire_after), expired names make
+    /// room again. No limit by default.
+    ///
+    /// ```
+    /// let conn = collectd::Connection::builder().hostname("max-names-doc").max_names(2).collectd_port(26026).build();
+    /// let counter = conn.counter("c");
+    /// counter.record(&[], &[("a", 1.0), ("b", 1.0), ("c", 1.0)]);
+    /// assert_eq!(conn.take_datagrams().len(), 1);
+    /// assert_eq!(conn.sender_stats().names_refused, 1);
+    /// ```
+    pub fn max_names(mut self, names: usize) -> Self {
+        self.settings.max_names = Some(names);
+        self
+    }
+
     /// The time-to-live of the datagrams, 1–255: for a multicast destination, how many
     /// routers they may cross (the OS default is 1). Applies to IPv4 destinations; IPv6
     /// ones keep the system's hop limit.
@@ -532,6 +882,13 @@ impl ConnectionBuilder {
             log::warn!(target: "collectd", "empty host name; using \"localhost\"");
             settings.hostname = "localhost".into();
         }
+        if let Some(slot) = self.process_slot {
+            settings.plugin_instance = if settings.plugin_instance.is_empty() {
+                format!("{PROCESS_PREFIX}{slot}")
+            } else {
+                format!("{}-{PROCESS_PREFIX}{slot}", settings.plugin_instance)
+            };
+        }
         settings.plugin_instance = fit_identifier("plugin instance", settings.plugin_instance);
         let size = settings.max_packet_size.clamp(1024, 65535);
         if size != settings.max_packet_size {
@@ -540,6 +897,18 @@ impl ConnectionBuilder {
         }
         Connection { state: runtime.connection(settings), runtime }
     }
+}
+
+/// What the sender did for one server of a connection: [`Connection::server_stats`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerStats {
+    /// The server's host name or address.
+    pub host: String,
+    /// The server's port.
+    pub port: u16,
+    /// What was sent to it.
+    pub stats: SenderStats,
 }
 
 /// A counter that owns a handle on its connection: [`Connection::owned_counter`].

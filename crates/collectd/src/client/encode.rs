@@ -11,7 +11,7 @@ use super::state::Settings;
 use crate::protocol::{CdTime, EncodeError, PacketWriter, Value, ValueList, WriterOptions};
 
 /// The packet writer's options for a connection's settings.
-fn writer_options(settings: &Settings) -> WriterOptions {
+pub(crate) fn writer_options(settings: &Settings) -> WriterOptions {
     WriterOptions::default()
         .max_packet_size(settings.max_packet_size)
         .time_resolution(settings.time_resolution)
@@ -106,6 +106,9 @@ mod tests {
             time_resolution: TimeResolution::HighResolution,
             security: Security::None,
             ttl: None,
+            more_servers: Vec::new(),
+            expire_after: None,
+            max_names: None,
         }
     }
 

@@ -19,6 +19,9 @@ use super::state::ConnectionState;
 /// One thread's view of one connection.
 struct ConnectionCache {
     connection_id: u64,
+    /// The registry's generation the slot numbers below are of: when names expire, the
+    /// thread forgets them.
+    generation: u64,
     shard: Arc<Shard>,
     categories_by_name: NameMap<u32>,
     categories: Vec<Option<CategoryCache>>,
@@ -113,7 +116,37 @@ fn log_complaint(complaint: Option<String>) {
 
 /// Resolves a slot through the registry (the slow path), logging after the lock is released.
 pub(crate) fn resolve(connection: &ConnectionState, category: u32, stat: &str, specific: Option<&str>) -> Option<u32> {
-    let Resolved { index, complaint } = lock(&connection.registry.names).slot(category, stat, specific);
+    resolve_and(connection, category, stat, specific, false)
+}
+
+/// [`resolve`], keeping the slot from expiring: for handles that add to it directly.
+pub(crate) fn resolve_pinned(
+    connection: &ConnectionState,
+    category: u32,
+    stat: &str,
+    specific: Option<&str>,
+) -> Option<u32> {
+    resolve_and(connection, category, stat, specific, true)
+}
+
+fn resolve_and(
+    connection: &ConnectionState,
+    category: u32,
+    stat: &str,
+    specific: Option<&str>,
+    pin: bool,
+) -> Option<u32> {
+    let registry = &connection.registry;
+    let mut names = lock(&registry.names);
+    let Resolved { index, complaint, refused } = names.slot(category, stat, specific);
+    if pin && let Some(index) = index {
+        names.pin(index);
+    }
+    let max = names.max_names();
+    drop(names);
+    if refused {
+        registry.refused(max);
+    }
     log_complaint(complaint);
     index
 }
@@ -124,11 +157,21 @@ fn with_cache<R>(connection: &ConnectionState, f: impl FnOnce(&mut ConnectionCac
     CACHES
         .try_with(|caches| {
             let mut caches = caches.try_borrow_mut().ok()?;
+            let generation = connection.registry.generation.load(Ordering::Acquire);
             let position = match caches.iter().position(|c| c.connection_id == connection.id) {
-                Some(position) => position,
+                Some(position) => {
+                    let cache = &mut caches[position];
+                    if cache.generation != generation {
+                        // Names expired: the slot numbers known here may be reused.
+                        cache.categories = Vec::new();
+                        cache.generation = generation;
+                    }
+                    position
+                }
                 None => {
                     caches.push(ConnectionCache {
                         connection_id: connection.id,
+                        generation,
                         shard: connection.registry.new_shard(),
                         categories_by_name: NameMap::default(),
                         categories: Vec::new(),
@@ -277,6 +320,6 @@ pub(crate) fn set_exact(connection: &ConnectionState, category: u32, stats: &[(&
 pub(crate) fn stat_slot(connection: &ConnectionState, category: u32, stat: &str) -> Option<(Arc<Shard>, u32)> {
     let cached = with_cache(connection, |cache| cache.shard.clone());
     let shard = cached.unwrap_or_else(|| connection.registry.shared.clone());
-    let base = resolve(connection, category, stat, None)?;
+    let base = resolve_pinned(connection, category, stat, None)?;
     Some((shard, base))
 }

@@ -26,7 +26,10 @@ mod sink;
 mod state;
 mod udp;
 
-pub use connection::{Connection, ConnectionBuilder, Counter, DEFAULT_INTERVAL, DEFAULT_PORT, OwnedCounter, Stat};
+pub use connection::{
+    Connection, ConnectionBuilder, Counter, DEFAULT_INTERVAL, DEFAULT_PORT, NotificationBuilder, OwnedCounter,
+    PROCESS_PREFIX, ServerStats, Stat,
+};
 pub use memory::{MemorySink, SentDatagram};
 pub use names::sanitize;
 pub use runtime::{BURST, DEFAULT_FLUSH_TIMEOUT, DEFAULT_SEND_RATE, Runtime, SHUTDOWN_GRACE};

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use super::encode::encode;
 use super::registry::{lock, try_lock_for};
 use super::sink::{Delivery, Destination, Sink};
-use super::state::{ConnectionState, Settings};
+use super::state::{ConnectionState, SendCounters, Settings};
 use super::udp::UdpSink;
 use crate::Error;
 use crate::protocol::CdTime;
@@ -86,6 +86,17 @@ const TRANSIENT_LINGER: Duration = Duration::from_secs(1);
 /// of the parent, which did not survive the fork, holds them.
 const INHERITED_LOCK_WAIT: Duration = Duration::from_millis(200);
 
+/// The most notifications waiting for the sender; beyond, new ones are refused
+/// (counted unsent, logged), so a program that notifies in a loop while the sender is
+/// stuck keeps its memory.
+pub(crate) const MAX_QUEUED_NOTIFICATIONS: usize = 1024;
+
+/// A notification's datagram, waiting for the sender.
+struct QueuedNotification {
+    connection: Arc<ConnectionState>,
+    datagram: Vec<u8>,
+}
+
 /// What the sender is asked to do.
 enum Item {
     /// A connection's periodic snapshot is due.
@@ -124,6 +135,8 @@ enum SenderRole {
 /// The engine's state, behind one lock and one condition variable.
 struct State {
     items: VecDeque<Item>,
+    /// Notifications, sent before any item and between the batches of a snapshot.
+    notifications: VecDeque<QueuedNotification>,
     /// Connections with a periodic request queued.
     periodic_queued: HashSet<u64>,
     /// The id of the last flush queued, and the last flush done (or given up): flushes
@@ -158,6 +171,7 @@ impl Engine {
             pid,
             state: Mutex::new(State {
                 items: VecDeque::new(),
+                notifications: VecDeque::new(),
                 periodic_queued: HashSet::new(),
                 flush_queued: 0,
                 flush_done: 0,
@@ -190,10 +204,20 @@ impl Engine {
         state.sender = SenderRole::None;
         state.started = false;
         state.items.clear();
+        state.drop_notifications();
         state.periodic_queued.clear();
         state.flush_done = state.flush_queued;
         drop(state);
         self.changed.notify_all();
+    }
+}
+
+impl State {
+    /// Drops the queued notifications, counting them unsent.
+    fn drop_notifications(&mut self) {
+        for queued in self.notifications.drain(..) {
+            queued.connection.count_all(|c| add(&c.notifications_unsent, 1));
+        }
     }
 }
 
@@ -480,7 +504,7 @@ impl Runtime {
             if !connection.registry.forget_sums(wait) {
                 log::error!(target: "collectd", "the sums of {} were locked at the fork by a thread that did not survive it: they cannot be reset, and this connection may send nothing in this process", connection.settings.hostname);
             }
-            connection.counters.reset();
+            connection.reset_counters();
         }
         let old = std::mem::replace(current, Arc::new(Engine::new(pid, sink, connections)));
         if forked {
@@ -683,6 +707,7 @@ impl Runtime {
                 state.sender_epoch += 1;
                 state.sender = SenderRole::None;
                 state.items.clear();
+                state.drop_notifications();
                 state.periodic_queued.clear();
                 state.flush_done = state.flush_queued;
                 break;
@@ -747,7 +772,7 @@ impl Runtime {
                     if state.periodic_queued.insert(connection.id) {
                         state.items.push_back(Item::Periodic(connection.clone()));
                     } else {
-                        connection.counters.snapshots_deferred.fetch_add(1, Ordering::Relaxed);
+                        connection.count_all(|c| add(&c.snapshots_deferred, 1));
                     }
                 }
                 engine.changed.notify_all();
@@ -770,11 +795,14 @@ impl Runtime {
                     if state.sender_epoch != epoch {
                         return;
                     }
+                    if !state.notifications.is_empty() {
+                        break None;
+                    }
                     if let Some(item) = state.items.pop_front() {
                         if let Item::Periodic(connection) = &item {
                             state.periodic_queued.remove(&connection.id);
                         }
-                        break item;
+                        break Some(item);
                     }
                     if state.sender == SenderRole::Transient {
                         let idle = *idle_since.get_or_insert_with(Instant::now);
@@ -791,6 +819,11 @@ impl Runtime {
                     idle_since = None;
                     state = engine.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
                 }
+            };
+            let Some(item) = item else {
+                let mut sink = lock(&engine.sink);
+                self.send_notifications(engine, epoch, sink.as_deref_mut(), &mut pacer);
+                continue;
             };
             let (connections, flush) = match item {
                 Item::Periodic(connection) => (Connections::One(connection), None),
@@ -842,54 +875,157 @@ impl Runtime {
     ) {
         let Some(snapshot) = connection.registry.snapshot(CdTime::now()) else { return };
         let settings = &connection.settings;
-        let counters = &connection.counters;
         let encoded = match encode(settings, &snapshot) {
             Ok(encoded) => encoded,
             Err(error) => {
                 log::error!(target: "collectd", "cannot encode statistics of {}: {error}", settings.hostname);
-                counters.value_lists_unsent.fetch_add(snapshot.len() as u64, Ordering::Relaxed);
+                connection.count_all(|c| add(&c.value_lists_unsent, snapshot.len() as u64));
                 return;
             }
         };
-        counters.value_lists_unsent.fetch_add(encoded.lost, Ordering::Relaxed);
+        connection.count_all(|c| add(&c.value_lists_unsent, encoded.lost));
         let value_lists =
             |range: std::ops::Range<usize>| -> u64 { encoded.value_lists[range].iter().map(|&n| u64::from(n)).sum() };
         let total = encoded.datagrams.len();
         let Some(sink) = sink else {
-            counters.send_errors.fetch_add(total as u64, Ordering::Relaxed);
-            counters.value_lists_unsent.fetch_add(value_lists(0..total), Ordering::Relaxed);
+            connection.count_all(|c| {
+                add(&c.send_errors, total as u64);
+                add(&c.value_lists_unsent, value_lists(0..total));
+            });
             return;
         };
-        let mut destination = Destination::new(&settings.collectd_host, settings.collectd_port);
-        destination.ttl = settings.ttl;
         let mut start = 0;
         while start < total {
+            // A notification does not wait for a large snapshot.
+            self.send_notifications(engine, epoch, Some(&mut *sink), pacer);
             let Some(batch) = self.paced(engine, epoch, pacer, total - start) else {
-                counters.snapshots_dropped.fetch_add(1, Ordering::Relaxed);
-                counters.value_lists_unsent.fetch_add(value_lists(start..total), Ordering::Relaxed);
+                connection.count_all(|c| {
+                    add(&c.snapshots_dropped, 1);
+                    add(&c.value_lists_unsent, value_lists(start..total));
+                });
                 return;
             };
             let end = start + batch;
-            let delivery = sink.send(&destination, &encoded.datagrams[start..end]);
-            count(connection, &delivery, value_lists(start..end));
+            // Each server in turn, each with its own socket, lookup and counters: one
+            // that is down costs the others nothing.
+            for (index, server) in connection.destinations.iter().enumerate() {
+                let mut destination = Destination::new(&server.host, server.port);
+                destination.ttl = settings.ttl;
+                let delivery = sink.send(&destination, &encoded.datagrams[start..end]);
+                count(connection, index, &delivery, value_lists(start..end));
+            }
             start = end;
         }
     }
 }
 
-/// Adds a delivery to the connection's sender statistics: its value lists count as sent
-/// when every datagram was handed on and no refusal was reported.
-fn count(connection: &ConnectionState, delivery: &Delivery, value_lists: u64) {
-    let counters = &connection.counters;
-    counters.packets_sent.fetch_add(delivery.packets_sent, Ordering::Relaxed);
-    counters.bytes_sent.fetch_add(delivery.bytes_sent, Ordering::Relaxed);
-    counters.send_errors.fetch_add(delivery.send_errors, Ordering::Relaxed);
-    counters.packets_refused.fetch_add(delivery.refused, Ordering::Relaxed);
-    if delivery.complete && delivery.refused == 0 {
-        counters.value_lists_sent.fetch_add(value_lists, Ordering::Relaxed);
-    } else {
-        counters.value_lists_unsent.fetch_add(value_lists, Ordering::Relaxed);
+fn add(counter: &AtomicU64, n: u64) {
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+impl Runtime {
+    /// Queues a notification's datagram for the sender, ahead of every snapshot, and
+    /// starts a sender if none runs. Never blocks on the sender.
+    pub(crate) fn send_notification(&self, connection: &Arc<ConnectionState>, datagram: Vec<u8>) {
+        let engine = self.engine();
+        let mut state = engine.state();
+        if state.notifications.len() >= MAX_QUEUED_NOTIFICATIONS {
+            drop(state);
+            connection.count_all(|c| add(&c.notifications_unsent, 1));
+            log_rarely(&NOTIFICATIONS_REFUSED_LOGGED, || {
+                log::warn!(target: "collectd", "{MAX_QUEUED_NOTIFICATIONS} notifications are already waiting for the sender: new ones are dropped (counted in notifications_unsent)");
+            });
+            return;
+        }
+        state.notifications.push_back(QueuedNotification { connection: connection.clone(), datagram });
+        if state.sender == SenderRole::None
+            && let Err(error) = self.spawn_sender(&engine, &mut state, SenderRole::Transient)
+        {
+            log::error!(target: "collectd", "cannot send a notification: {error}");
+            state.drop_notifications();
+            return;
+        }
+        drop(state);
+        engine.changed.notify_all();
     }
+
+    /// Sends every queued notification (paced with the snapshots), each in its own datagram.
+    fn send_notifications(
+        &self,
+        engine: &Engine,
+        epoch: u64,
+        mut sink: Option<&mut (dyn Sink + 'static)>,
+        pacer: &mut Pacer,
+    ) {
+        loop {
+            let queued = {
+                let mut state = engine.state();
+                if state.sender_epoch != epoch {
+                    return;
+                }
+                match state.notifications.pop_front() {
+                    Some(queued) => queued,
+                    None => return,
+                }
+            };
+            let connection = &queued.connection;
+            let datagrams = std::slice::from_ref(&queued.datagram);
+            let Some(sink) = sink.as_deref_mut() else {
+                connection.count_all(|c| {
+                    add(&c.send_errors, 1);
+                    add(&c.notifications_unsent, 1);
+                });
+                continue;
+            };
+            if self.paced(engine, epoch, pacer, 1).is_none() {
+                connection.count_all(|c| add(&c.notifications_unsent, 1));
+                return;
+            }
+            for (index, server) in connection.destinations.iter().enumerate() {
+                let mut destination = Destination::new(&server.host, server.port);
+                destination.ttl = connection.settings.ttl;
+                let delivery = sink.send(&destination, datagrams);
+                let arrived = delivery.complete && delivery.refused == 0;
+                connection.count_one(index, |c| {
+                    count_packets(c, &delivery);
+                    add(if arrived { &c.notifications_sent } else { &c.notifications_unsent }, 1);
+                });
+            }
+        }
+    }
+}
+
+static NOTIFICATIONS_REFUSED_LOGGED: AtomicU64 = AtomicU64::new(0);
+
+/// Runs `log` at most once a minute for the given clock (seconds since the Unix epoch
+/// of the last time it ran).
+pub(crate) fn log_rarely(last: &AtomicU64, log: impl FnOnce()) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let before = last.load(Ordering::Relaxed);
+    if (before == 0 || now >= before + 60)
+        && last.compare_exchange(before, now.max(1), Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    {
+        log();
+    }
+}
+
+/// Adds a delivery's datagrams to sender statistics.
+fn count_packets(counters: &SendCounters, delivery: &Delivery) {
+    add(&counters.packets_sent, delivery.packets_sent);
+    add(&counters.bytes_sent, delivery.bytes_sent);
+    add(&counters.send_errors, delivery.send_errors);
+    add(&counters.packets_refused, delivery.refused);
+}
+
+/// Adds a delivery to the sender statistics of the destination at `index` (and the
+/// connection's total): its value lists count as sent when every datagram was handed on
+/// and no refusal was reported.
+fn count(connection: &ConnectionState, index: usize, delivery: &Delivery, value_lists: u64) {
+    let arrived = delivery.complete && delivery.refused == 0;
+    connection.count_one(index, |c| {
+        count_packets(c, delivery);
+        add(if arrived { &c.value_lists_sent } else { &c.value_lists_unsent }, value_lists);
+    });
 }
 
 /// A token bucket: at most `rate` datagrams a second, in batches of at most [`BURST`].
@@ -974,6 +1110,9 @@ mod tests {
             time_resolution: TimeResolution::HighResolution,
             security: Security::None,
             ttl: None,
+            more_servers: Vec::new(),
+            expire_after: None,
+            max_names: None,
         }))
     }
 

@@ -71,6 +71,29 @@ impl Shard {
         }
     }
 
+    /// As [`take_each`](Self::take_each), leaving each slot as never recorded instead
+    /// of zero: `f` is called only for the slots recorded since the last take.
+    pub(crate) fn take_each_untouched(&self, count: usize, mut f: impl FnMut(usize, f64)) {
+        let mut first = 0;
+        for (chunk, cell) in self.chunks.iter().enumerate() {
+            if first >= count {
+                return;
+            }
+            if let Some(slots) = cell.get() {
+                let len = slots.len().min(count - first);
+                for (offset, slot) in slots[..len].iter().enumerate() {
+                    if slot.load(Ordering::Relaxed) != UNTOUCHED {
+                        let bits = slot.swap(UNTOUCHED, Ordering::Relaxed);
+                        if bits != UNTOUCHED {
+                            f(first + offset, f64::from_bits(bits));
+                        }
+                    }
+                }
+            }
+            first += chunk_len(chunk);
+        }
+    }
+
     /// Marks every slot below `count` as never recorded, dropping its sum.
     pub(crate) fn clear(&self, count: usize) {
         let mut first = 0;

@@ -22,6 +22,25 @@ pub(crate) struct Settings {
     pub(crate) time_resolution: TimeResolution,
     pub(crate) security: Security,
     pub(crate) ttl: Option<u32>,
+    /// More servers every datagram goes to, besides `collectd_host:collectd_port`.
+    pub(crate) more_servers: Vec<(String, u16)>,
+    /// Snapshots a name may go unrecorded before it expires; `None`: never.
+    pub(crate) expire_after: Option<u32>,
+    /// The most distinct names held at once; `None`: no limit.
+    pub(crate) max_names: Option<usize>,
+}
+
+impl Settings {
+    /// Every server, the first one first, each once.
+    pub(crate) fn servers(&self) -> Vec<(String, u16)> {
+        let mut servers = vec![(self.collectd_host.clone(), self.collectd_port)];
+        for server in &self.more_servers {
+            if !servers.contains(server) {
+                servers.push(server.clone());
+            }
+        }
+        servers
+    }
 }
 
 /// Counters of what the sender did for a connection, readable as [`SenderStats`].
@@ -35,6 +54,8 @@ pub(crate) struct SendCounters {
     pub(crate) value_lists_unsent: AtomicU64,
     pub(crate) packets_refused: AtomicU64,
     pub(crate) snapshots_deferred: AtomicU64,
+    pub(crate) notifications_sent: AtomicU64,
+    pub(crate) notifications_unsent: AtomicU64,
 }
 
 impl SendCounters {
@@ -49,6 +70,10 @@ impl SendCounters {
             value_lists_unsent: self.value_lists_unsent.load(Ordering::Relaxed),
             packets_refused: self.packets_refused.load(Ordering::Relaxed),
             snapshots_deferred: self.snapshots_deferred.load(Ordering::Relaxed),
+            notifications_sent: self.notifications_sent.load(Ordering::Relaxed),
+            notifications_unsent: self.notifications_unsent.load(Ordering::Relaxed),
+            names_refused: 0,
+            names_expired: 0,
         }
     }
 
@@ -63,6 +88,8 @@ impl SendCounters {
             &self.value_lists_unsent,
             &self.packets_refused,
             &self.snapshots_deferred,
+            &self.notifications_sent,
+            &self.notifications_unsent,
         ] {
             counter.store(0, Ordering::Relaxed);
         }
@@ -82,6 +109,11 @@ impl SendCounters {
 /// but the value lists it stood for were already counted as sent. A host that is down
 /// or drops datagrams silently, a firewall, and a receiver whose buffer overflows
 /// report nothing at all: those losses show only on the server.
+///
+/// A connection with several servers ([`add_server`](crate::ConnectionBuilder::add_server))
+/// counts each server's sends on their own ([`server_stats`](crate::Connection::server_stats));
+/// its `sender_stats` add them up: a datagram sent to two servers counts twice, and a
+/// value list lost on the way to one of them counts once sent and once unsent.
 ///
 /// ```
 /// let conn = collectd::Connection::builder().hostname("stats-doc").collectd_port(26001).build();
@@ -114,6 +146,29 @@ pub struct SenderStats {
     /// snapshot, or waiting for a name): not taken then, their sums went with the next
     /// snapshot, so nothing was lost but one value covers more than one interval.
     pub snapshots_deferred: u64,
+    /// Notifications ([`Connection::notify`](crate::Connection::notify)) handed to the
+    /// operating system with no refusal reported. Their datagrams are counted in
+    /// `packets_sent` and `bytes_sent` (and, when lost, in `send_errors`) too.
+    pub notifications_sent: u64,
+    /// Notifications not sent, or known not to have arrived: refused before sending
+    /// (an empty message, a full queue), not encodable, send failed or refused, or
+    /// still queued when a shutdown ran out of time.
+    pub notifications_unsent: u64,
+    /// New names refused because the connection held its
+    /// [most names](crate::ConnectionBuilder::max_names) (each refused name once per
+    /// thread that records it, until expiries make room). The connection's own: zero in
+    /// [`server_stats`](crate::Connection::server_stats).
+    pub names_refused: u64,
+    /// Names [expired](crate::ConnectionBuilder::expire_after) and forgotten. The
+    /// connection's own: zero in [`server_stats`](crate::Connection::server_stats).
+    pub names_expired: u64,
+}
+
+/// One server of a connection, with what was sent to it.
+pub(crate) struct DestinationState {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) counters: SendCounters,
 }
 
 /// One connection: what it is (settings), what it holds (registry), what was sent (counters).
@@ -123,18 +178,54 @@ pub(crate) struct ConnectionState {
     pub(crate) id: u64,
     pub(crate) settings: Settings,
     pub(crate) registry: Registry,
+    /// Every destination's counters added up.
     pub(crate) counters: SendCounters,
+    /// Each server's own counters, in the order of [`Settings::servers`].
+    pub(crate) destinations: Vec<DestinationState>,
 }
 
 impl ConnectionState {
     /// A new connection with a fresh id and no statistics.
     pub(crate) fn new(settings: Settings) -> Self {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let destinations = settings
+            .servers()
+            .into_iter()
+            .map(|(host, port)| DestinationState { host, port, counters: SendCounters::default() })
+            .collect();
+        let registry = Registry::new(settings.expire_after, settings.max_names);
         ConnectionState {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             settings,
-            registry: Registry::new(),
+            registry,
             counters: SendCounters::default(),
+            destinations,
+        }
+    }
+
+    /// Counts something that happened for every destination (a value list that could
+    /// not be encoded is unsent to each), in each one's counters and the total.
+    pub(crate) fn count_all(&self, add: impl Fn(&SendCounters)) {
+        for destination in &self.destinations {
+            add(&destination.counters);
+            add(&self.counters);
+        }
+    }
+
+    /// Counts something that happened for the destination at `index`, in its counters
+    /// and the total.
+    pub(crate) fn count_one(&self, index: usize, add: impl Fn(&SendCounters)) {
+        if let Some(destination) = self.destinations.get(index) {
+            add(&destination.counters);
+        }
+        add(&self.counters);
+    }
+
+    /// Every counter back to zero.
+    pub(crate) fn reset_counters(&self) {
+        self.counters.reset();
+        for destination in &self.destinations {
+            destination.counters.reset();
         }
     }
 }
