@@ -236,7 +236,11 @@ impl Client {
     }
 
     /// POSTs `form` to `base/api/v1/{endpoint}` and returns the envelope's `data`.
-    fn call<T: serde::de::DeserializeOwned>(&self, endpoint: &str, form: &[(&str, String)]) -> Result<T, PrometheusError> {
+    fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        form: &[(&str, String)],
+    ) -> Result<T, PrometheusError> {
         let url = format!("{}/api/v1/{endpoint}", self.base);
         let mut request = self.agent.post(&url);
         if let Some(a) = &self.authorization {
@@ -245,12 +249,8 @@ impl Client {
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut response = request.send_form(pairs).map_err(|e| self.transport(&url, e))?;
         let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(1 << 30)
-            .read_to_string()
-            .map_err(|e| self.transport(&url, e))?;
+        let body =
+            response.body_mut().with_config().limit(1 << 30).read_to_string().map_err(|e| self.transport(&url, e))?;
         let envelope: Result<Envelope<T>, _> = serde_json::from_str(&body);
         match envelope {
             Ok(e) if e.status == "success" && (200..300).contains(&status) => {
@@ -305,7 +305,13 @@ impl Client {
     }
 
     /// `/api/v1/query_range`: `query` from `start` to `end` (seconds) every `step` seconds.
-    pub fn query_range(&self, query: &str, start: i64, end: i64, step: u64) -> Result<Vec<RangeSeries>, PrometheusError> {
+    pub fn query_range(
+        &self,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: u64,
+    ) -> Result<Vec<RangeSeries>, PrometheusError> {
         let form = [
             ("query", query.to_owned()),
             ("start", start.to_string()),
