@@ -273,11 +273,18 @@ fn write_rrd(pool: &Pool, path: &Path, sources: &[(&str, &Points)], window: Wind
     let step = window.step;
     let rows = ((window.end - window.start).max(0) as u64 / step + 2).to_string();
     let file = path.display().to_string();
+    // The file starts one step before its first known point, so that the first update
+    // covers exactly one step (as collectd's first value after creating a file).
+    let first = sources
+        .iter()
+        .filter_map(|(_, p)| p.iter().find(|(_, v)| v.is_some()).map(|(t, _)| *t))
+        .min()
+        .unwrap_or(window.start);
     let mut create = vec![
         "create".to_owned(),
         file.clone(),
         "--start".to_owned(),
-        (window.start - step as i64 - 1).to_string(),
+        (first - step as i64).to_string(),
         "--step".to_owned(),
         step.to_string(),
     ];
