@@ -11,7 +11,7 @@ use collectd_rrd::index::Index;
 use collectd_rrd::naming::{Identifier, Meaning};
 use collectd_rrd::rrdtool::{Pool, PoolConfig};
 use collectd_rrd::source::prometheus::client::{Config, PrometheusError};
-use collectd_rrd::source::prometheus::{Aggregate, PrometheusSource};
+use collectd_rrd::source::prometheus::{Aggregate, Mirror, PrometheusSource};
 use collectd_rrd::source::{RrdSource, Source, SourceError, Window};
 use collectd_rrd::write::types_db::TypesDb;
 use testkit::{Collectd, Tsdb, TsdbKind};
@@ -152,6 +152,21 @@ fn check(kind: TsdbKind) {
         if let Some(v) = v {
             let got = from_rrd.iter().find(|(rt, _)| rt == t).and_then(|(_, v)| *v);
             assert_eq!(got, Some(*v), "at {t}: {from_rrd:?} vs {points:?}");
+        }
+    }
+
+    // Mirrored into a DataDir (what `serve --prometheus` serves), the same values again.
+    let pool = Pool::new(PoolConfig { workers: 1, png_zlib_level: None, ..PoolConfig::default() }).unwrap();
+    let mirror_dir = tempfile::tempdir().unwrap();
+    let mut mirror = Mirror::new(mirror_dir.path(), 600, 1);
+    assert!(mirror.sync(&source, &pool, window.end).unwrap() >= 4);
+    let rrd = RrdSource { index: Arc::new(Index::open(mirror_dir.path()).unwrap()), pool: Arc::new(pool) };
+    let mirrored = rrd.read(&tails2, "value", window).unwrap();
+    let known = |p: &[(i64, Option<f64>)]| p.iter().filter(|(_, v)| v.is_some()).count();
+    assert!(known(&mirrored) + 1 >= known(&points), "{mirrored:?} vs {points:?}");
+    for (t, v) in &mirrored {
+        if let Some(v) = v {
+            assert_eq!(points.iter().find(|(pt, _)| pt == t).and_then(|(_, v)| *v), Some(*v), "at {t}");
         }
     }
 

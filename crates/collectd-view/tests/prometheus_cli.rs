@@ -45,13 +45,21 @@ fn ls_and_graph_read_a_victoria_metrics_database() {
             .build()
     };
     let (web1, web2) = (connect("web1"), connect("web2"));
-    // Recorded until the database lists both hosts' series (paced at the 1 s interval).
+    // The library records every second (collectd's interval) for the whole test.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let recorder = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                web1.counter("coin_stats").record(&["heads"], &[("flips", 1.0)]);
+                web2.counter("coin_stats").record(&["tails"], &[("flips", 2.0)]);
+                web1.flush();
+                web2.flush();
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+    };
     let ls = testkit::poll_until(Duration::from_secs(40), || {
-        web1.counter("coin_stats").record(&["heads"], &[("flips", 1.0)]);
-        web2.counter("coin_stats").record(&["tails"], &[("flips", 2.0)]);
-        web1.flush();
-        web2.flush();
-        std::thread::sleep(Duration::from_secs(1));
         let out = cli(&["ls", "--prometheus", &url]);
         let t = text(&out);
         (out.status.success() && t.contains("web1") && t.contains("web2") && t.contains("specific tails")).then_some(t)
@@ -96,6 +104,32 @@ fn ls_and_graph_read_a_victoria_metrics_database() {
     let image = std::fs::read(&png).unwrap();
     assert!(image.starts_with(b"\x89PNG"), "not a PNG");
 
+    // serve: the pages and exports over the database (mirrored into RRD files).
+    let port = testkit::free_tcp_port();
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_collectd-view"))
+        .args(["serve", "--prometheus", &url, "--scrape-interval", "1", "--prometheus-span", "600"])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let overview = testkit::poll_until(Duration::from_secs(30), || {
+        http_get(port, "/").filter(|p| p.contains("web1") && p.contains("web2"))
+    });
+    let csv = testkit::poll_until(Duration::from_secs(30), || {
+        http_get(port, "/data.csv?host=web2&cat=coin_stats&stat=flips&start=end-10min")
+            .filter(|c| c.lines().any(|l| l.ends_with(",2,2") || l.ends_with(",2.0,2.0")))
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    recorder.join().unwrap();
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert!(overview.is_some(), "the overview never listed web1 and web2");
+    let csv = csv.expect("the CSV export of web2's flips");
+    // Every value web2 recorded for tails was 2, and its base (the sum) too.
+    let values: Vec<&str> = csv.lines().skip(1).flat_map(|l| l.split(',').skip(2)).filter(|v| !v.is_empty()).collect();
+    assert!(!values.is_empty() && values.iter().all(|v| v.parse::<f64>().ok() == Some(2.0)), "{csv}");
+
     // A wrong path and a stopped database: non-zero exit, the URL and the database's words.
     let out = cli(&["ls", "--prometheus", &format!("{url}/nope")]);
     let t = text(&out);
@@ -108,4 +142,17 @@ fn ls_and_graph_read_a_victoria_metrics_database() {
     assert!(!out.status.success());
     assert!(t.contains(&url) && t.contains("cannot reach the database"), "{t}");
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+/// The body of `GET path` on 127.0.0.1:port, when the answer is 200.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).ok()?;
+    let reply = String::from_utf8_lossy(&reply).into_owned();
+    let (head, body) = reply.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
 }

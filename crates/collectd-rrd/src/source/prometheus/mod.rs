@@ -270,9 +270,6 @@ impl PrometheusSource {
 /// Creates `path` with one GAUGE data source per source and one row per step, and writes
 /// their points.
 fn write_rrd(pool: &Pool, path: &Path, sources: &[(&str, &Points)], window: Window) -> Result<(), SourceError> {
-    let step = window.step;
-    let rows = ((window.end - window.start).max(0) as u64 / step + 2).to_string();
-    let file = path.display().to_string();
     // The file starts one step before its first known point, so that the first update
     // covers exactly one step (as collectd's first value after creating a file).
     let first = sources
@@ -280,33 +277,48 @@ fn write_rrd(pool: &Pool, path: &Path, sources: &[(&str, &Points)], window: Wind
         .filter_map(|(_, p)| p.iter().find(|(_, v)| v.is_some()).map(|(t, _)| *t))
         .min()
         .unwrap_or(window.start);
+    let names: Vec<&str> = sources.iter().map(|(ds, _)| *ds).collect();
+    create_rrd(pool, path, &names, first - window.step as i64, window)?;
+    append_rrd(pool, path, sources, i64::MIN)?;
+    Ok(())
+}
+
+/// Creates `path` with a GAUGE data source per name, starting at `start`, one row per step
+/// of `window` (AVERAGE, MIN and MAX).
+fn create_rrd(pool: &Pool, path: &Path, names: &[&str], start: i64, window: Window) -> Result<(), SourceError> {
+    let step = window.step;
+    let rows = ((window.end - window.start).max(0) as u64 / step + 2).to_string();
     let mut create = vec![
         "create".to_owned(),
-        file.clone(),
+        path.display().to_string(),
         "--start".to_owned(),
-        (first - step as i64).to_string(),
+        start.to_string(),
         "--step".to_owned(),
         step.to_string(),
     ];
-    for (ds, _) in sources {
+    for ds in names {
         create.push(format!("DS:{}:GAUGE:{}:U:U", rrd_ds_name(ds), 2 * step));
     }
     for cf in ["AVERAGE", "MIN", "MAX"] {
         create.push(format!("RRA:{cf}:0.5:1:{rows}"));
     }
     pool.run(&create)?;
-    let times: BTreeSet<i64> = sources.iter().flat_map(|(_, p)| p.iter().map(|(t, _)| *t)).collect();
-    let mut values: BTreeMap<i64, Vec<Option<f64>>> = times.iter().map(|t| (*t, vec![None; sources.len()])).collect();
+    Ok(())
+}
+
+/// Writes the points of `sources` later than `after` to `path`; returns the last time
+/// written (`after` when none).
+fn append_rrd(pool: &Pool, path: &Path, sources: &[(&str, &Points)], after: i64) -> Result<i64, SourceError> {
+    let file = path.display().to_string();
+    let mut values: BTreeMap<i64, Vec<Option<f64>>> = BTreeMap::new();
     for (i, (_, p)) in sources.iter().enumerate() {
-        for (t, v) in p.iter() {
-            if let Some(row) = values.get_mut(t) {
-                row[i] = *v;
-            }
+        for (t, v) in p.iter().filter(|(t, v)| *t > after && v.is_some()) {
+            values.entry(*t).or_insert_with(|| vec![None; sources.len()])[i] = *v;
         }
     }
+    let last = values.keys().next_back().copied().unwrap_or(after);
     let lines: Vec<String> = values
         .into_iter()
-        .filter(|(_, row)| row.iter().any(Option::is_some))
         .map(|(t, row)| {
             let cols: Vec<String> = row.iter().map(|v| v.map_or_else(|| "U".to_owned(), |v| v.to_string())).collect();
             format!("{t}:{}", cols.join(":"))
@@ -317,7 +329,77 @@ fn write_rrd(pool: &Pool, path: &Path, sources: &[(&str, &Points)], window: Wind
         update.extend(chunk.iter().cloned());
         pool.run(&update)?;
     }
-    Ok(())
+    Ok(last)
+}
+
+/// A DataDir of RRD files kept in step with the database: [`Mirror::sync`] lists the
+/// series (one `/api/v1/series` call), creates the files of new ones, and appends the
+/// points scraped since the last sync (one `query_range` per metric name), so that the
+/// web interface, written for a DataDir, serves the database's series.
+///
+/// The files hold `span` seconds at `step` seconds per row, as a round robin: older
+/// points roll off, as in collectd's own files.
+#[derive(Debug)]
+pub struct Mirror {
+    dir: PathBuf,
+    span: u64,
+    step: u64,
+    /// Per file: its data sources (as created) and the last time written.
+    files: BTreeMap<Identifier, (Vec<String>, i64)>,
+}
+
+impl Mirror {
+    /// A mirror into `dir` (created if missing) of the last `span` seconds at `step`
+    /// seconds per row.
+    pub fn new(dir: impl Into<PathBuf>, span: u64, step: u64) -> Mirror {
+        let step = step.max(1);
+        Mirror { dir: dir.into(), span: span.max(step), step, files: BTreeMap::new() }
+    }
+
+    /// The DataDir.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Brings the files up to date at `now` (seconds); returns how many series were read.
+    pub fn sync(&mut self, source: &PrometheusSource, pool: &Pool, now: i64) -> Result<usize, SourceError> {
+        let series = source.series()?;
+        let from = now - self.span as i64;
+        let start = self.files.values().map(|(_, last)| *last).min().unwrap_or(from).max(from);
+        let window = Window::new(start, now, self.step);
+        let points = source.fetch(&series, window)?;
+        let mut by_file: BTreeMap<&Identifier, Vec<(&str, &Points)>> = BTreeMap::new();
+        for (s, p) in &points {
+            by_file.entry(&s.id).or_default().push((&s.ds, p));
+        }
+        for (id, sources) in by_file {
+            let names: Vec<String> = sources.iter().map(|(ds, _)| (*ds).to_owned()).collect();
+            let dir =
+                self.dir.join(&id.host).join(crate::naming::join_instance(&id.plugin, id.plugin_instance.as_deref()));
+            let path =
+                dir.join(format!("{}.rrd", crate::naming::join_instance(&id.type_, id.type_instance.as_deref())));
+            let known = self.files.get(id).filter(|(ds, _)| *ds == names && path.exists());
+            let after = match known {
+                Some((_, last)) => *last,
+                None => {
+                    std::fs::create_dir_all(&dir).map_err(SourceError::Temp)?;
+                    let _ = std::fs::remove_file(&path);
+                    let full = Window::new(from, now, self.step);
+                    // As in `write_rrd`: one step before the first known point.
+                    let first = sources
+                        .iter()
+                        .filter_map(|(_, p)| p.iter().find(|(_, v)| v.is_some()).map(|(t, _)| *t))
+                        .min()
+                        .map_or(full.start - 1, |t| t - self.step as i64);
+                    create_rrd(pool, &path, &sources.iter().map(|(d, _)| *d).collect::<Vec<_>>(), first, full)?;
+                    first
+                }
+            };
+            let last = append_rrd(pool, &path, &sources, after)?;
+            self.files.insert(id.clone(), (names, last));
+        }
+        Ok(series.len())
+    }
 }
 
 /// An RRD data source name (at most 19 of `[A-Za-z0-9_]`) for collectd's `ds`.
