@@ -222,3 +222,47 @@ fn victoria_metrics_serves_collectd_series_with_their_meanings() {
 fn prometheus_serves_collectd_series_with_their_meanings() {
     check(TsdbKind::Prometheus);
 }
+
+/// The cost of the mirror `serve --prometheus` uses, over 10,000 series imported into a
+/// real VictoriaMetrics: the listing, a first sync and a later one, and how many
+/// database queries each takes (run with `--ignored --nocapture`).
+#[test]
+#[ignore = "a measurement: cargo test -p collectd-rrd --test prometheus -- --ignored --nocapture"]
+fn mirror_of_ten_thousand_series() {
+    let Some(_) = testkit::require_tsdb(TsdbKind::VictoriaMetrics) else { return };
+    let vm = Tsdb::start(TsdbKind::VictoriaMetrics, &[], 10).expect("victoria-metrics starts");
+    let end = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let mut body = String::new();
+    for i in 0..10_000 {
+        let (host, cat, spec) = (i % 10, i / 1000, i % 100);
+        for k in 0..30 {
+            let t = (end - 300 + 10 * k) * 1000;
+            body.push_str(&format!(
+                "collectd_any_gauge{{any=\"cat{cat}-s{spec}_{i}-flips\",instance=\"host{host}\"}} {k} {t}\n"
+            ));
+        }
+    }
+    let agent = ureq::Agent::new_with_defaults();
+    agent.post(&format!("{}/api/v1/import/prometheus", vm.url())).send(body.as_bytes()).unwrap();
+    agent.get(&format!("{}/internal/force_flush", vm.url())).call().unwrap();
+    let source = PrometheusSource::new(Config::new(vm.url()), TypesDb::builtin(), 10).unwrap();
+    let listed = testkit::poll_until(Duration::from_secs(30), || {
+        let n = source.series().ok()?.len();
+        (n == 10_000).then_some(n)
+    })
+    .expect("10,000 series listed");
+    let t = std::time::Instant::now();
+    let listing = source.list().unwrap();
+    eprintln!("listing {listed} series ({} entries): {:?}, 1 query", listing.entries.len(), t.elapsed());
+    let plan = source.plan(&source.series().unwrap(), Window::new(end - 300, end, 10));
+    eprintln!("values of all of them: {} query_range", plan.len());
+    let pool = Pool::new(PoolConfig { workers: 1, png_zlib_level: None, ..PoolConfig::default() }).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut mirror = Mirror::new(dir.path(), 300, 10);
+    let t = std::time::Instant::now();
+    mirror.sync(&source, &pool, end).unwrap();
+    eprintln!("first sync (create + 30 rows each): {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    mirror.sync(&source, &pool, end + 10).unwrap();
+    eprintln!("next sync: {:?}", t.elapsed());
+}

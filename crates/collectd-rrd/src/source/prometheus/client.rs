@@ -260,7 +260,8 @@ impl Client {
                 e.data.ok_or_else(|| PrometheusError::Decode { url, message: "no data".into() })
             }
             Ok(e) if e.status == "error" || e.error.is_some() => {
-                let message = e.error.unwrap_or_default();
+                // Databases quote the whole query back; a page or a terminal needs the gist.
+                let message = truncate(&e.error.unwrap_or_default(), 1000);
                 if (200..300).contains(&status) || status == 400 || status == 422 {
                     Err(PrometheusError::Query { url, kind: e.error_type.unwrap_or_default(), message })
                 } else {

@@ -27,6 +27,9 @@ use crate::naming::Identifier;
 use crate::rrdtool::Pool;
 use crate::write::types_db::TypesDb;
 
+/// The most values one label's matcher of a [`PrometheusSource::group_selector`] spells out.
+pub const MAX_ALTERNATIVES: usize = 32;
+
 /// The selector of every series `write_prometheus` writes.
 pub const ALL_COLLECTD: &str = "{__name__=~\"collectd_.+\"}";
 
@@ -133,6 +136,10 @@ impl PrometheusSource {
         }
         let matchers: Vec<Matcher> = values
             .into_iter()
+            // A label with many values is left out rather than spelled out (databases cap a
+            // query's length: VictoriaMetrics at 16 KiB): the query then selects more, and
+            // `fetch` keeps only the series asked for.
+            .filter(|(_, vals)| vals.len() <= MAX_ALTERNATIVES)
             .map(|(name, vals)| {
                 let missing = per_series.iter().any(|ms| !ms.iter().any(|m| m.name == name));
                 if vals.len() == 1 && !missing {
