@@ -145,11 +145,16 @@ async fn every_page_renders_with_breadcrumbs_and_links() {
     ] {
         assert!(t.contains(want), "stat page lacks {want}");
     }
-    let t =
-        page(app, "/host/h1/category/coin_stats/stat/flips?specific=heads&mode=lines&start=1000000000&end=1000003600")
-            .await;
-    assert!(t.contains("fixed · 2001-09-09 01:46:40 UTC"), "absolute range badge");
-    assert!(t.contains("data-refresh=\"0\""), "absolute ranges do not refresh");
+    // An absolute range over the fixture's data (its last hour).
+    let end = web::time::now();
+    let start = end - 3600;
+    let t = page(
+        app,
+        &format!("/host/h1/category/coin_stats/stat/flips?specific=heads&mode=lines&start={start}&end={end}"),
+    )
+    .await;
+    assert!(t.contains(&format!("fixed · {}", web::time::Utc(start))), "absolute range badge");
+    assert!(t.contains("data-refresh=\"0\""), "absolute ranges do not refresh: {t}");
 
     let t = page(app, "/host/h1/category/coin_stats?inst=X").await;
     assert!(t.contains("instance X") && t.contains("/host/h1/category/coin_stats/stat/flips?inst=X"), "{t}");
