@@ -9,8 +9,11 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 # collectd-core: a real collectd 5.12 for the interop tests; rrdtool: files and graphs;
-# rrdcached: the --rrdcached tests; chromium + chromium-driver: the web interface's browser tests.
-DEBIAN_PACKAGES := collectd-core rrdtool rrdcached chromium chromium-driver
+# rrdcached: the --rrdcached tests; chromium + chromium-driver: the web interface's browser tests;
+# victoria-metrics, prometheus: the Prometheus source's tests, fed by collectd's write_prometheus,
+# which needs libprotobuf-c1 and libmicrohttpd12 (collectd-core only suggests them).
+DEBIAN_PACKAGES := collectd-core rrdtool rrdcached chromium chromium-driver \
+	victoria-metrics prometheus libprotobuf-c1 libmicrohttpd12
 # What `make demo` needs: rrdtool only (the embedded receiver stands in for collectd).
 DEMO_PACKAGES := rrdtool
 # Extra flags for the demo, e.g. make demo DEMO_ARGS="--listen 127.0.0.1:9090 --duration 60"

@@ -26,6 +26,7 @@ pub mod naming;
 pub mod receive;
 pub mod rrdtool;
 pub mod select;
+pub mod source;
 pub mod time;
 pub mod write;
 

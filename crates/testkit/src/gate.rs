@@ -29,7 +29,7 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// Looks for `name` in the `preferred` locations first, then on `PATH`.
-fn find_program(name: &str, preferred: &[&str]) -> Option<PathBuf> {
+pub(crate) fn find_program(name: &str, preferred: &[&str]) -> Option<PathBuf> {
     let preferred = preferred.iter().map(PathBuf::from);
     let on_path =
         env::var_os("PATH").map(|p| env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>()).unwrap_or_default();
@@ -88,7 +88,7 @@ fn decide(
     ))
 }
 
-fn require(found: Option<PathBuf>, what: &str, package: &str) -> Option<PathBuf> {
+pub(crate) fn require(found: Option<PathBuf>, what: &str, package: &str) -> Option<PathBuf> {
     let skip_var = env::var(SKIP_ENV).ok();
     let ci_var = env::var("CI").ok();
     decide(found, what, package, skip_var.as_deref(), ci_var.as_deref()).unwrap_or_else(|message| panic!("{message}"))

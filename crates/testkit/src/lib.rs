@@ -12,7 +12,9 @@
 //! * [`Rrdcached`]: run `rrdcached -g` on a unix socket in a fresh temporary
 //!   directory, holding updates in its cache, and read what it holds;
 //! * [`free_udp_port`] / [`free_tcp_port`]: pick unused ports on 127.0.0.1;
-//! * [`parse_csv`], [`rrd_info`], [`rrd_fetch`]: read what collectd wrote.
+//! * [`parse_csv`], [`rrd_info`], [`rrd_fetch`]: read what collectd wrote;
+//! * [`Tsdb`]: VictoriaMetrics or Prometheus on loopback, scraping collectd's
+//!   `write_prometheus`, for the Prometheus source's tests.
 //!
 //! Only loopback addresses and unix sockets are ever used: the builder
 //! refuses any other address, no plugin that reaches the network is loaded
@@ -85,6 +87,7 @@ mod process;
 mod procnet;
 mod rrd;
 mod rrdcached;
+mod tsdb;
 mod wait;
 
 pub use csv::{CsvRow, parse_csv};
@@ -100,4 +103,5 @@ pub use rrd::{
     try_rrd_info,
 };
 pub use rrdcached::Rrdcached;
+pub use tsdb::{PROMETHEUS_PACKAGE, Tsdb, TsdbKind, VICTORIA_METRICS_PACKAGE, find_tsdb, require_tsdb};
 pub use wait::{WaitOutcome, poll_until};

@@ -11,8 +11,11 @@ use collectd_rrd::graph::averages::order_stack_by_value;
 use collectd_rrd::graph::style::GraphConfig;
 use collectd_rrd::graph::{Format, Kind};
 use collectd_rrd::index::Index;
-use collectd_rrd::rrdtool::PoolConfig;
+use collectd_rrd::rrdtool::{Pool, PoolConfig};
 use collectd_rrd::select::{self, GraphOptions, Mode, PluginSelection, Request};
+use collectd_rrd::source::Window;
+use collectd_rrd::source::prometheus::naming::SeriesId;
+use collectd_rrd::source::prometheus::{Aggregate, PrometheusSource};
 use collectd_rrd::time::TimeArg;
 
 use super::lazy_pool::LazyPool;
@@ -101,6 +104,10 @@ pub struct GraphArgs {
     /// Longest a rendering may take, in seconds.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
+    /// A Prometheus-compatible database instead of the DataDir: --print-command prints
+    /// the PromQL, and the graph is drawn from the values it returns.
+    #[command(flatten)]
+    pub prom: super::prom::PromArgs,
 }
 
 /// `graph`: plans the graphs the selection calls for, then prints their command lines,
@@ -108,9 +115,86 @@ pub struct GraphArgs {
 pub fn run(a: GraphArgs) -> Result<()> {
     // The range as the web interface checks it: an end before its start, or a span too
     // short or too long, is refused here with the same words, before rrdtool runs.
-    collectd_rrd::time::resolve(a.start, a.end, collectd_rrd::time::now())
+    let range = collectd_rrd::time::resolve(a.start, a.end, collectd_rrd::time::now())
         .map_err(|e| anyhow::anyhow!("--start {} --end {}: {e}", a.start.canonical(), a.end.canonical()))?;
+    if let Some(source) = a.prom.source()? {
+        return run_prometheus(a, &source, range);
+    }
     super::check_data_dir(&a.data_dir)?;
+    let data_dir = a.data_dir.clone();
+    let print = a.print_command;
+    render(a, &data_dir, print)
+}
+
+/// Whether `s` is one of the series `a` selects (by host and directory; the graph
+/// planner selects further, as over a DataDir).
+fn selects(a: &GraphArgs, s: &SeriesId) -> bool {
+    if !a.hosts.contains(&s.id.host) {
+        return false;
+    }
+    match (&a.plugin, &a.type_) {
+        (Some(plugin), Some(type_)) => {
+            &s.id.plugin == plugin
+                && (a.plugin_instance.is_none() || s.id.plugin_instance == a.plugin_instance)
+                && &s.id.type_ == type_
+                && (a.type_instance.is_none() || s.id.type_instance == a.type_instance)
+        }
+        _ => s.id.plugin == collectd_rrd::naming::MODULE_PLUGIN && s.id.plugin_instance == a.instance,
+    }
+}
+
+/// `graph --prometheus`: the PromQL of the selection, and its graphs drawn from the
+/// values the database returns, written to RRD files in a temporary DataDir and drawn
+/// by the same graph model and rrdtool as the RRD source's (so they look the same).
+fn run_prometheus(a: GraphArgs, source: &PrometheusSource, range: collectd_rrd::time::Resolved) -> Result<()> {
+    let window = Window::for_width(range.start, range.end, a.width, source.scrape_interval());
+    let url = source.client().base_url().to_owned();
+    let wanted: Vec<SeriesId> = source.series()?.into_iter().filter(|s| selects(&a, s)).collect();
+    if wanted.is_empty() {
+        bail!("{url}: no collectd series for host(s) {} and this selection", a.hosts.join(", "));
+    }
+    if a.print_command {
+        for planned in source.plan(&wanted, window) {
+            println!("# PromQL, step {}s: {}", window.step, planned.query);
+        }
+        let op = match a.mode {
+            Mode::Sum => Some(Aggregate::Sum),
+            Mode::Average => Some(Aggregate::Avg),
+            Mode::Min => Some(Aggregate::Min),
+            Mode::Max => Some(Aggregate::Max),
+            _ => None,
+        };
+        if let Some(op) = op {
+            // One combined series per identifier and data source, across the hosts.
+            let mut groups: std::collections::BTreeMap<(String, String), Vec<SeriesId>> = Default::default();
+            for s in &wanted {
+                let mut key = s.id.clone();
+                key.host.clear();
+                groups.entry((key.to_string(), s.ds.clone())).or_default().push(s.clone());
+            }
+            for members in groups.values() {
+                println!("# PromQL, step {}s: {}", window.step, source.combine_query(op, members, window));
+            }
+        }
+    }
+    if a.output.is_none() {
+        return Ok(());
+    }
+    let dir = tempfile::Builder::new().prefix("collectd-view-prometheus-").tempdir()?;
+    let pool = Pool::new(PoolConfig {
+        program: a.rrdtool.clone().into(),
+        workers: 1,
+        timeout: Duration::from_secs(a.timeout),
+        png_zlib_level: None,
+        ..PoolConfig::default()
+    })?;
+    source.materialize(&pool, dir.path(), &wanted, window)?;
+    drop(pool);
+    render(a, dir.path(), false)
+}
+
+/// Plans, prints and renders the graphs of `a` over the DataDir `data_dir`.
+fn render(a: GraphArgs, data_dir: &std::path::Path, print_command: bool) -> Result<()> {
     let format = a.format.unwrap_or_else(|| a.output.as_deref().map_or(Format::Png, Format::from_file_name));
     let config = Arc::new(GraphConfig::load(a.graph_config.as_deref())?);
     let request = Request {
@@ -139,7 +223,7 @@ pub fn run(a: GraphArgs) -> Result<()> {
         daemon: a.rrdcached,
         config: Some(config),
     };
-    let index = Arc::new(Index::open(&a.data_dir)?);
+    let index = Arc::new(Index::open(data_dir)?);
     let rrdtool = LazyPool::new(PoolConfig {
         program: a.rrdtool.clone().into(),
         workers: 1,
@@ -170,7 +254,7 @@ pub fn run(a: GraphArgs) -> Result<()> {
         Some(o) if o == "-" => bail!("{} graphs cannot all go to stdout", graphs.len()),
         Some(o) => graphs.iter().map(|g| select::output_name(o, g)).collect(),
     };
-    if a.print_command {
+    if print_command {
         for (g, out) in graphs.iter().zip(&outputs) {
             println!("{}", g.shell_command(out)?);
         }

@@ -21,11 +21,19 @@ pub struct LsArgs {
     /// read directly.
     #[arg(long, default_value = "rrdtool")]
     pub rrdtool: String,
+    /// A Prometheus-compatible database instead of the DataDir.
+    #[command(flatten)]
+    pub prom: super::prom::PromArgs,
 }
 
 /// `ls`: the tree, with each file's data sources read from its header or, for a header the
 /// index cannot read itself, from `rrdtool info` (as the web interface does).
 pub fn run(args: LsArgs) -> Result<()> {
+    if let Some(source) = args.prom.source()? {
+        use collectd_rrd::source::Source;
+        print!("{}", source.list()?.render_tree());
+        return Ok(());
+    }
     let (data_dir, rrdtool) = (args.data_dir.as_path(), args.rrdtool.as_str());
     super::check_data_dir(data_dir)?;
     let index = Arc::new(Index::open(data_dir)?);

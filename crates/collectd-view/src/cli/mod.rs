@@ -7,6 +7,7 @@ mod lazy_pool;
 pub mod listen;
 pub mod logging;
 pub mod ls;
+pub mod prom;
 pub mod receive;
 pub mod serve;
 

@@ -54,14 +54,27 @@ pub struct ServeArgs {
     /// collectd's Interval in seconds: only files older than this are flushed.
     #[arg(long, default_value_t = 10.0)]
     pub collectd_interval: f64,
+    /// A Prometheus-compatible database instead of the DataDir (see --prometheus-span).
+    #[command(flatten)]
+    pub prom: super::prom::PromArgs,
+    /// With --prometheus: how far back the pages reach, in seconds. The database's series
+    /// are mirrored into RRD files in a temporary DataDir (one row per
+    /// max(scrape interval, span / 1440) seconds), kept up to date every row.
+    #[arg(long, value_name = "SECS", default_value_t = 86_400)]
+    pub prometheus_span: u64,
 }
 
 /// Runs `collectd-view serve` until Ctrl-C or SIGTERM.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    if args.receive.is_none() {
+    let mirror = match args.prom.source()? {
+        Some(source) => Some(start_mirror(source, args.prometheus_span, &args.rrdtool)?),
+        None => None,
+    };
+    if args.receive.is_none() && mirror.is_none() {
         super::check_data_dir(&args.data_dir)?;
     }
-    let mut config = ServeConfig::new(args.data_dir);
+    let data_dir = mirror.as_ref().map_or_else(|| args.data_dir.clone(), |(dir, _)| dir.path().to_owned());
+    let mut config = ServeConfig::new(data_dir);
     config.listen = args.listen;
     config.rrdcached = args.rrdcached;
     config.rrdtool = args.rrdtool.into();
@@ -83,10 +96,42 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    if let Some((_, step)) = &mirror {
+        config.rescan = Duration::from_secs(*step).min(config.rescan);
+    }
     let served = web::serve(config);
     if let Some(receiver) = receiver {
         // Writes what is pending before exit.
         log::info!("receiver {}", receiver.stop());
     }
     Ok(served?)
+}
+
+/// Mirrors the database into a temporary DataDir (one sync now, so that a database that
+/// cannot be read fails the command), then keeps it up to date from a thread. Returns the
+/// directory (removed when dropped) and the seconds per row.
+fn start_mirror(
+    source: collectd_rrd::source::prometheus::PrometheusSource,
+    span: u64,
+    rrdtool: &str,
+) -> anyhow::Result<(tempfile::TempDir, u64)> {
+    use collectd_rrd::source::prometheus::Mirror;
+    let span = span.max(60);
+    let step = source.scrape_interval().max(span.div_ceil(1440));
+    let dir = tempfile::Builder::new().prefix("collectd-view-prometheus-").tempdir()?;
+    let pool =
+        Pool::new(PoolConfig { program: rrdtool.into(), workers: 1, png_zlib_level: None, ..PoolConfig::default() })?;
+    let mut mirror = Mirror::new(dir.path(), span, step);
+    let url = source.client().base_url().to_owned();
+    let n = mirror.sync(&source, &pool, collectd_rrd::time::now())?;
+    log::info!("{url}: {n} collectd series, mirrored every {step} s into {}", dir.path().display());
+    std::thread::Builder::new().name("prometheus-mirror".into()).spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_secs(step));
+            if let Err(e) = mirror.sync(&source, &pool, collectd_rrd::time::now()) {
+                log::warn!("{e}");
+            }
+        }
+    })?;
+    Ok((dir, step))
 }
