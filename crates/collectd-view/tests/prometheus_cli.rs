@@ -55,6 +55,7 @@ fn ls_and_graph_read_a_victoria_metrics_database() {
                 web2.counter("coin_stats").record(&["tails"], &[("flips", 2.0)]);
                 web1.flush();
                 web2.flush();
+                // Pacing: one value per interval (1 s), as collectd requires.
                 std::thread::sleep(Duration::from_secs(1));
             }
         })
