@@ -523,7 +523,7 @@ fn checked_name(what: &str, name: &str) -> String {
 ///     .build();
 /// assert_eq!(conn.plugin_instance(), "api");
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct ConnectionBuilder {
     settings: Settings,
@@ -531,25 +531,22 @@ pub struct ConnectionBuilder {
     process_slot: Option<u32>,
 }
 
-impl Default for ConnectionBuilder {
+/// The settings of `Connection::new()`: this host, collectd on localhost:25826, every 10 s.
+impl Default for Settings {
     fn default() -> Self {
-        ConnectionBuilder {
-            settings: Settings {
-                hostname: default_hostname(),
-                collectd_host: "localhost".into(),
-                collectd_port: DEFAULT_PORT,
-                plugin_instance: String::new(),
-                interval: DEFAULT_INTERVAL,
-                max_packet_size: DEFAULT_MAX_PACKET_SIZE,
-                time_resolution: TimeResolution::HighResolution,
-                security: Security::None,
-                ttl: None,
-                more_servers: Vec::new(),
-                expire_after: None,
-                max_names: None,
-            },
-            runtime: None,
-            process_slot: None,
+        Settings {
+            hostname: default_hostname(),
+            collectd_host: "localhost".into(),
+            collectd_port: DEFAULT_PORT,
+            plugin_instance: String::new(),
+            interval: DEFAULT_INTERVAL,
+            max_packet_size: DEFAULT_MAX_PACKET_SIZE,
+            time_resolution: TimeResolution::HighResolution,
+            security: Security::None,
+            ttl: None,
+            more_servers: Vec::new(),
+            expire_after: None,
+            max_names: None,
         }
     }
 }

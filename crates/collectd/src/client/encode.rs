@@ -93,7 +93,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::protocol::{DEFAULT_MAX_PACKET_SIZE, ReceiveSecurity, Security, TimeResolution, parse};
+    use crate::protocol::{ReceiveSecurity, parse};
 
     fn settings() -> Settings {
         Settings {
@@ -102,13 +102,7 @@ mod tests {
             collectd_port: 9,
             plugin_instance: "inst".into(),
             interval: Duration::from_secs(10),
-            max_packet_size: DEFAULT_MAX_PACKET_SIZE,
-            time_resolution: TimeResolution::HighResolution,
-            security: Security::None,
-            ttl: None,
-            more_servers: Vec::new(),
-            expire_after: None,
-            max_names: None,
+            ..Settings::default()
         }
     }
 

@@ -1097,7 +1097,6 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{DEFAULT_MAX_PACKET_SIZE, Security, TimeResolution};
 
     fn connection(seconds: u64) -> Arc<ConnectionState> {
         Arc::new(ConnectionState::new(Settings {
@@ -1106,13 +1105,7 @@ mod tests {
             collectd_port: 9,
             plugin_instance: String::new(),
             interval: Duration::from_secs(seconds),
-            max_packet_size: DEFAULT_MAX_PACKET_SIZE,
-            time_resolution: TimeResolution::HighResolution,
-            security: Security::None,
-            ttl: None,
-            more_servers: Vec::new(),
-            expire_after: None,
-            max_names: None,
+            ..Settings::default()
         }))
     }
 

@@ -51,9 +51,8 @@ impl Shard {
         self.chunks.get(chunk)?.get().map(|c| &c[offset])
     }
 
-    /// Takes the sum of every recorded slot below `count` (see [`take_slot`]), chunk by
-    /// chunk, calling `f(index, sum)`.
-    pub(crate) fn take_each(&self, count: usize, mut f: impl FnMut(usize, f64)) {
+    /// Calls `f(index, slot)` for every existing slot below `count`, chunk by chunk.
+    fn each_slot(&self, count: usize, mut f: impl FnMut(usize, &AtomicU64)) {
         let mut first = 0;
         for (chunk, cell) in self.chunks.iter().enumerate() {
             if first >= count {
@@ -62,51 +61,39 @@ impl Shard {
             if let Some(slots) = cell.get() {
                 let len = slots.len().min(count - first);
                 for (offset, slot) in slots[..len].iter().enumerate() {
-                    if let Some(sum) = take_slot(slot) {
-                        f(first + offset, sum);
-                    }
+                    f(first + offset, slot);
                 }
             }
             first += chunk_len(chunk);
         }
+    }
+
+    /// Takes the sum of every recorded slot below `count` (see [`take_slot`]), chunk by
+    /// chunk, calling `f(index, sum)`.
+    pub(crate) fn take_each(&self, count: usize, mut f: impl FnMut(usize, f64)) {
+        self.each_slot(count, |index, slot| {
+            if let Some(sum) = take_slot(slot) {
+                f(index, sum);
+            }
+        });
     }
 
     /// As [`take_each`](Self::take_each), leaving each slot as never recorded instead
     /// of zero: `f` is called only for the slots recorded since the last take.
     pub(crate) fn take_each_untouched(&self, count: usize, mut f: impl FnMut(usize, f64)) {
-        let mut first = 0;
-        for (chunk, cell) in self.chunks.iter().enumerate() {
-            if first >= count {
-                return;
-            }
-            if let Some(slots) = cell.get() {
-                let len = slots.len().min(count - first);
-                for (offset, slot) in slots[..len].iter().enumerate() {
-                    if slot.load(Ordering::Relaxed) != UNTOUCHED {
-                        let bits = slot.swap(UNTOUCHED, Ordering::Relaxed);
-                        if bits != UNTOUCHED {
-                            f(first + offset, f64::from_bits(bits));
-                        }
-                    }
+        self.each_slot(count, |index, slot| {
+            if slot.load(Ordering::Relaxed) != UNTOUCHED {
+                let bits = slot.swap(UNTOUCHED, Ordering::Relaxed);
+                if bits != UNTOUCHED {
+                    f(index, f64::from_bits(bits));
                 }
             }
-            first += chunk_len(chunk);
-        }
+        });
     }
 
     /// Marks every slot below `count` as never recorded, dropping its sum.
     pub(crate) fn clear(&self, count: usize) {
-        let mut first = 0;
-        for (chunk, cell) in self.chunks.iter().enumerate() {
-            if first >= count {
-                return;
-            }
-            if let Some(slots) = cell.get() {
-                let len = slots.len().min(count - first);
-                slots[..len].iter().for_each(|slot| slot.store(UNTOUCHED, Ordering::Relaxed));
-            }
-            first += chunk_len(chunk);
-        }
+        self.each_slot(count, |_, slot| slot.store(UNTOUCHED, Ordering::Relaxed));
     }
 
     /// Adds to slot `index`.
